@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * gilscope's BPF side: futex syscall tracepoints (the slow path of every
+ * contended lock), optional uprobes on pthread mutex/condvar calls and on
+ * an interpreter's GIL functions, and thread lifetime tracepoints.
+ *
+ * Everything is filtered by the target's tgid here, so other processes pay
+ * only the tracepoint's own cost.  Records go to one ring buffer; a full
+ * ring buffer is counted per CPU in "counters", never silent.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "gilscope.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space before load. */
+const volatile bool capture_stacks = true;
+/* --locks=all: every pthread_mutex_lock/unlock is an event */
+const volatile bool mutex_events = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);	/* resized by user space */
+} events SEC(".maps");
+
+/* The traced processes (tgids); filled by user space before attach. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GS_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+/* The GIL of each traced interpreter process, by tgid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GS_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct gs_gil_config);
+} gils SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GS_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* A futex call in flight, keyed by tid; the stack is taken at entry. */
+struct futex_call {
+	__u64 ts;
+	__u64 uaddr;
+	__u32 op;
+	__u32 val;
+	__u32 owner_tid;
+	__u32 nr_frames;
+	__u32 nr_stack;
+	__u32 pad;
+	__u64 sp;
+	__u64 frames[GS_MAX_FRAMES];
+	__u64 stack[GS_STACK_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);	/* threads inside futex() at once */
+	__type(key, __u32);
+	__type(value, struct futex_call);
+} futex_calls SEC(".maps");
+
+/* Scratch space: a futex_call is too big for the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct futex_call);
+} scratch SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+/* Returns the tid when the current task belongs to the target, else 0. */
+static __always_inline __u32 target_tid(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	return (__u32)id;
+}
+
+static __always_inline void *reserve(__u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e)
+		count(GS_CNT_LOST);
+	return e;
+}
+
+/*
+ * Waking the collector for every record costs the traced thread an
+ * irq_work and a wake-up, several microseconds: far more than the probe.
+ * So the collector is woken at most every 5 ms, or when the buffer is a
+ * quarter full; it still sees records within milliseconds, while the
+ * target's files can still be read to name what they point at.
+ */
+__u64 last_wakeup_ns = 0;
+
+static __always_inline void submit(void *e)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (avail > size / 4 || now - last_wakeup_ns > 5000000) {
+		last_wakeup_ns = now;
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	} else {
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	}
+}
+
+static __always_inline void fill_hdr(struct gs_event_hdr *h, __u32 type,
+				     __u32 tid, __u64 ts)
+{
+	h->type = type;
+	h->tid = tid;
+	h->ts = ts;
+}
+
+static __always_inline bool is_wait_cmd(__u32 cmd)
+{
+	return cmd == GS_FUTEX_WAIT || cmd == GS_FUTEX_WAIT_BITSET ||
+	       cmd == GS_FUTEX_LOCK_PI || cmd == GS_FUTEX_LOCK_PI2 ||
+	       cmd == GS_FUTEX_WAIT_REQUEUE_PI;
+}
+
+static __always_inline bool is_wake_cmd(__u32 cmd)
+{
+	return cmd == GS_FUTEX_WAKE || cmd == GS_FUTEX_WAKE_BITSET ||
+	       cmd == GS_FUTEX_WAKE_OP || cmd == GS_FUTEX_UNLOCK_PI ||
+	       cmd == GS_FUTEX_REQUEUE || cmd == GS_FUTEX_CMP_REQUEUE ||
+	       cmd == GS_FUTEX_CMP_REQUEUE_PI;
+}
+
+SEC("tracepoint/syscalls/sys_enter_futex")
+int futex_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid = target_tid(), zero = 0, cmd;
+	struct futex_call *c;
+	long n;
+
+	if (!tid)
+		return 0;
+	cmd = (__u32)ctx->args[1] & GS_FUTEX_CMD_MASK;
+	if (!is_wait_cmd(cmd) && !is_wake_cmd(cmd))
+		return 0;
+	c = bpf_map_lookup_elem(&scratch, &zero);
+	if (!c)
+		return 0;
+	c->ts = bpf_ktime_get_ns();
+	c->uaddr = ctx->args[0];
+	c->op = (__u32)ctx->args[1];
+	c->val = (__u32)ctx->args[2];
+	c->owner_tid = 0;
+	c->nr_frames = 0;
+	c->nr_stack = 0;
+	c->sp = 0;
+	if (is_wait_cmd(cmd)) {
+		/* glibc's pthread_mutex_t: __lock at 0, __owner at 8 */
+		bpf_probe_read_user(&c->owner_tid, sizeof(c->owner_tid),
+				    (void *)(c->uaddr + 8));
+		if (capture_stacks) {
+			n = bpf_get_stack(ctx, c->frames, sizeof(c->frames),
+					  BPF_F_USER_STACK);
+			if (n > 0)
+				c->nr_frames = n / sizeof(__u64);
+			else
+				count(GS_CNT_STACK_ERR);
+			c->sp = PT_REGS_SP((struct pt_regs *)bpf_task_pt_regs(
+				(struct task_struct *)bpf_get_current_task_btf()));
+			if (!bpf_probe_read_user(c->stack, sizeof(c->stack), (void *)c->sp))
+				c->nr_stack = GS_STACK_WORDS;
+		}
+	}
+	bpf_map_update_elem(&futex_calls, &tid, c, BPF_ANY);
+	return 0;
+}
+
+static __always_inline void fill_futex(struct gs_futex_event *f, __u32 type,
+				       __u32 tid, const struct futex_call *c,
+				       long ret)
+{
+	fill_hdr(&f->hdr, type, tid, c->ts);
+	f->end_ts = bpf_ktime_get_ns();
+	f->uaddr = c->uaddr;
+	f->op = c->op;
+	f->val = c->val;
+	f->ret = (__s32)ret;
+	f->owner_tid = c->owner_tid;
+}
+
+SEC("tracepoint/syscalls/sys_exit_futex")
+int futex_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = target_tid();
+	struct futex_call *c;
+
+	if (!tid)
+		return 0;
+	c = bpf_map_lookup_elem(&futex_calls, &tid);
+	if (!c)
+		return 0;
+	/* two reservations: the verifier wants a constant size each */
+	if (is_wait_cmd(c->op & GS_FUTEX_CMD_MASK)) {
+		struct gs_futex_wait_event *w = reserve(sizeof(*w));
+
+		if (w) {
+			fill_futex(&w->f, GS_EV_FUTEX_WAIT, tid, c, ctx->ret);
+			w->nr_frames = c->nr_frames;
+			w->nr_stack = c->nr_stack;
+			w->sp = c->sp;
+			__builtin_memcpy(w->frames, c->frames, sizeof(w->frames));
+			__builtin_memcpy(w->stack, c->stack, sizeof(w->stack));
+			submit(w);
+		}
+	} else {
+		struct gs_futex_event *f = reserve(sizeof(*f));
+
+		if (f) {
+			fill_futex(f, GS_EV_FUTEX_WAKE, tid, c, ctx->ret);
+			submit(f);
+		}
+	}
+	bpf_map_delete_elem(&futex_calls, &tid);
+	return 0;
+}
+
+/*
+ * The return address sits at sp + cookie: user space places each uprobe on
+ * an instruction the kernel emulates, which may come after a few pushes,
+ * and passes how far the stack moved as the attach cookie.
+ */
+static __always_inline __u64 caller_of(struct pt_regs *ctx)
+{
+	__u64 ra = 0;
+
+	bpf_probe_read_user(&ra, sizeof(ra),
+			    (void *)(PT_REGS_SP(ctx) + bpf_get_attach_cookie(ctx)));
+	return ra;
+}
+
+static __always_inline int emit_lock(struct pt_regs *ctx, __u32 tid,
+				     __u32 type, __u64 addr)
+{
+	struct gs_lock_event *e;
+
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, type, tid, bpf_ktime_get_ns());
+	e->addr = addr;
+	e->caller = caller_of(ctx);
+	submit(e);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mutex_lock, void *mutex)
+{
+	__u32 tid = target_tid();
+
+	if (!tid)
+		return 0;
+	return emit_lock(ctx, tid, GS_EV_MUTEX_LOCK, (__u64)mutex);
+}
+
+/*
+ * The GIL's own transitions.  CPython's take_gil() sets locked = 1 and
+ * bumps switch_number under the GIL's mutex, drop_gil() sets locked = 0
+ * under it; both then unlock it.  So this one probe, filtered on the GIL's
+ * mutex, sees every acquisition and release, inlined copies of take_gil /
+ * drop_gil included, and the fields read here are the ones just written.
+ */
+static __always_inline void emit_gil(struct pt_regs *ctx, __u32 tid,
+				     const struct gs_gil_config *g)
+{
+	struct gs_gil_event *e;
+	__u32 locked = 0;
+
+	e = reserve(sizeof(*e));
+	if (!e)
+		return;
+	bpf_probe_read_user(&locked, sizeof(locked), (void *)g->locked);
+	fill_hdr(&e->hdr, locked ? GS_EV_GIL_ACQUIRED : GS_EV_GIL_RELEASED,
+		 tid, bpf_ktime_get_ns());
+	e->mutex = g->mutex;
+	e->switch_number = ~0ULL;
+	bpf_probe_read_user(&e->switch_number, sizeof(e->switch_number),
+			    (void *)g->switch_number);
+	e->holder = 0;
+	bpf_probe_read_user(&e->holder, sizeof(e->holder), (void *)g->last_holder);
+	e->caller = caller_of(ctx);
+	e->locked = locked;
+	e->pad = 0;
+	submit(e);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mutex_unlock, void *mutex)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct gs_gil_config *g;
+
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	g = bpf_map_lookup_elem(&gils, &tgid);
+	if (g && g->mutex == (__u64)mutex)
+		emit_gil(ctx, tid, g);
+	if (mutex_events)
+		emit_lock(ctx, tid, GS_EV_MUTEX_UNLOCK, (__u64)mutex);
+	return 0;
+}
+
+static __always_inline int emit_cond(__u32 type, __u64 cond, __u64 mutex,
+				     __s32 ret)
+{
+	__u32 tid = target_tid();
+	struct gs_cond_event *e;
+
+	if (!tid)
+		return 0;
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, type, tid, bpf_ktime_get_ns());
+	e->cond = cond;
+	e->mutex = mutex;
+	e->ret = ret;
+	e->pad = 0;
+	submit(e);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(cond_wait, void *cond, void *mutex)
+{
+	return emit_cond(GS_EV_COND_WAIT, (__u64)cond, (__u64)mutex, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(cond_wait_ret, int ret)
+{
+	return emit_cond(GS_EV_COND_WAIT_RET, 0, 0, ret);
+}
+
+static __always_inline int emit_thread(__u32 type, __u32 tid, const char *comm)
+{
+	struct gs_thread_event *e;
+
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, type, tid, bpf_ktime_get_ns());
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), comm);
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int thread_exit(void *ctx)
+{
+	__u32 tid = target_tid();
+	char comm[GS_COMM_LEN];
+
+	if (!tid)
+		return 0;
+	bpf_get_current_comm(comm, sizeof(comm));
+	return emit_thread(GS_EV_THREAD_EXIT, tid, comm);
+}
+
+SEC("tracepoint/task/task_rename")
+int thread_rename(struct trace_event_raw_task_rename *ctx)
+{
+	/* a thread is renamed by itself or by a sibling (via /proc): both
+	 * run in the target's thread group */
+	if (!target_tid())
+		return 0;
+	return emit_thread(GS_EV_THREAD_RENAME, (__u32)ctx->pid, ctx->newcomm);
+}
+
+/*
+ * `gilscope -- CMD`: a one-shot uprobe on the new program's entry point
+ * stops it (SIGSTOP to its thread group) once the dynamic loader has
+ * mapped its libraries, so user space can attach to them as it would to a
+ * running process, then continue it.
+ */
+SEC("uprobe")
+int stop_at_entry(struct pt_regs *ctx)
+{
+	if (target_tid())
+		bpf_send_signal(19 /* SIGSTOP */);
+	return 0;
+}

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Shared helpers for gilscope's integration tests."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+BUILD = os.environ.get("GILSCOPE_BUILD",
+                       os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+GILSCOPE = os.path.join(BUILD, "gilscope")
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here; the runner counts a skip."""
+
+
+def require_root_bpf():
+    if os.geteuid() != 0:
+        raise Skip("needs root (BPF and uprobes)")
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        raise Skip("kernel has no BTF (/sys/kernel/btf/vmlinux)")
+    # the tool itself is the probe: load the BPF object against a trivial target
+    r = subprocess.run([GILSCOPE, "-d", "0.1", "--", "/bin/true"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0 and "not permitted" in r.stderr:
+        raise Skip("BPF not permitted here: " + r.stderr.strip())
+
+
+def workload(name):
+    p = os.path.join(BUILD, "tests", name)
+    if not os.path.exists(p):
+        raise AssertionError("workload %s not built" % p)
+    return p
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="gilscope-test-")
+
+
+def run_traced(args, cmd=None, timeout=120):
+    """Runs gilscope with args (+ '--' cmd) and --json; returns
+    (returncode, stdout, stderr, report dict or None)."""
+    d = tmpdir()
+    out = os.path.join(d, "report.json")
+    full = [GILSCOPE] + list(args) + ["--json", out]
+    if cmd:
+        full += ["--"] + list(cmd)
+    r = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=timeout)
+    rep = None
+    if os.path.exists(out):
+        with open(out) as f:
+            rep = json.load(f)
+    shutil.rmtree(d, ignore_errors=True)
+    return r.returncode, r.stdout, r.stderr, rep
+
+
+def parse_json_stdout(text):
+    """The workload's JSON ground truth, from the command's stdout (which
+    gilscope's own report follows on the same stream)."""
+    start = text.index("{")
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return json.loads(text[start:i + 1])
+    raise AssertionError("no JSON object in output")
+
+
+def near(value, truth, rel, abs_=0, what="value"):
+    """Asserts |value - truth| <= max(rel * truth, abs_)."""
+    tol = max(rel * abs(truth), abs_)
+    if abs(value - truth) > tol:
+        raise AssertionError("%s: %s vs truth %s (tolerance %s)" % (what, value, truth, tol))
+
+
+def inside(value, truth, rel, abs_=0, what="value", slack=20000):
+    """For a figure traced strictly inside the interval the workload timed
+    itself: truth - max(rel * truth, abs_) <= value <= truth + slack ns
+    (slack: the clocks are read a few instructions apart)."""
+    lo = truth - max(rel * truth, abs_)
+    if not lo <= value <= truth + slack:
+        raise AssertionError("%s: %s not in [%s, %s] (truth %s)"
+                             % (what, value, lo, truth + slack, truth))
+
+
+def timeout(seconds):
+    def deco(fn):
+        fn.timeout = seconds
+        return fn
+    return deco
+
+
+def find_pythons():
+    """Every CPython 3.8-3.13 on this machine: Debian's /usr/bin/python3
+    and pyenv builds.  Returns [(label, path)], found at run time."""
+    import glob
+    import re
+    found, seen = [], set()
+    roots = [os.environ.get("PYENV_ROOT", ""), os.path.expanduser("~/.pyenv"), "/root/.pyenv"]
+    cands = ["/usr/bin/python3"]
+    for r in roots:
+        if r:
+            cands += sorted(glob.glob(os.path.join(r, "versions", "*", "bin", "python3.*")))
+    for p in cands:
+        if not re.search(r"python3(\.\d+)?$", p) or not os.access(p, os.X_OK):
+            continue
+        real = os.path.realpath(p)
+        if real in seen:
+            continue
+        r = subprocess.run([p, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if r.returncode != 0:
+            continue
+        ver = r.stdout.strip()
+        if not (8 <= int(ver.split(".")[1]) <= 13):
+            continue
+        seen.add(real)
+        label = ("debian-" if p.startswith("/usr/bin") else "pyenv-") + ver
+        found.append((label, p))
+    return found
+
+
+def python(label_prefix):
+    """The first Python whose label starts with label_prefix, or Skip."""
+    for label, p in find_pythons():
+        if label.startswith(label_prefix):
+            return label, p
+    raise Skip("no %s Python on this machine" % label_prefix)
+
+
+def workload_py(name):
+    return os.path.join(os.path.dirname(__file__), "..", "workloads", name)

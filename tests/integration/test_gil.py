@@ -1,0 +1,254 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""The GIL, traced exactly, checked against what the workloads measure
+themselves: gildemo's own clocks and counters, Python threads'
+time.thread_time(), and the GIL's own switch_number."""
+import json
+import os
+import statistics
+
+from common import (Skip, find_pythons, inside, near, parse_json_stdout, require_root_bpf,
+                    run_traced, timeout, tmpdir, workload, workload_py, BUILD)
+
+
+def gildemo_run(args):
+    d = tmpdir()
+    truth_path = os.path.join(d, "truth.json")
+    rc, out, err, rep = run_traced([], [os.path.join(BUILD, "gildemo"), "--json", truth_path]
+                                   + args)
+    assert rc == 0, "gilscope exited %d: %s" % (rc, err)
+    with open(truth_path) as f:
+        return json.load(f), rep, out
+
+
+def test_gildemo_matches_its_own_ground_truth():
+    require_root_bpf()
+    truth, rep, out = gildemo_run(["--threads", "2", "--duration", "2"])
+    gil = rep["gil"]
+    assert gil is not None, "no GIL found in gildemo"
+    assert gil["method"] == "profile" and gil["python"] == "gildemo", gil
+    assert gil["switch_interval_us"] == truth["interval_us"]
+    # every acquisition traced: none missed, and as many as gildemo counted
+    assert gil["missed"] == 0, gil
+    assert gil["acquisitions"] == truth["acquisitions"], (gil["acquisitions"], truth["acquisitions"])
+    # switch_number at the last traced acquisition is the GIL's final one
+    assert gil["switch_number_last"] == truth["switch_number"]["end"], gil
+    by_tid = {t["tid"]: t for t in gil["threads"]}
+    for tt in truth["threads"]:
+        t = by_tid[tt["tid"]]
+        assert t["comm"] == tt["name"], (t["comm"], tt["name"])
+        assert t["acquisitions"] == tt["acquisitions"], (t, tt)
+        near(t["held_ns"], tt["held_ns"], 0.05, 0, "held %s" % tt["name"])
+        near(t["waited_ns"], tt["waited_ns"], 0.05, 0, "waited %s" % tt["name"])
+        near(t["forced_drops"], tt["forced_drops"], 0.05, 1, "forced drops %s" % tt["name"])
+        near(t["hold_ns"]["p50"], tt["hold_ns"]["p50"], 0.05, 0, "hold p50 %s" % tt["name"])
+    # one holder at a time: the holds cannot add up to more than the trace
+    held = sum(t["held_ns"] for t in gil["threads"])
+    assert held <= rep["target"]["duration_ns"], (held, rep["target"]["duration_ns"])
+    # handoffs between the two CPU threads, both ways
+    pairs = {(h["from"], h["to"]) for h in gil["handoffs"] if h["count"] > 10}
+    tids = [t["tid"] for t in truth["threads"]]
+    assert (tids[0], tids[1]) in pairs and (tids[1], tids[0]) in pairs, gil["handoffs"]
+    assert "Timeline" in out and "#" in out
+
+
+def fib_run(py, nthreads, n, interval=None):
+    args = [py, workload_py("fib_threads.py"), str(nthreads), str(n)]
+    if interval:
+        args.append(str(interval))
+    rc, out, err, rep = run_traced([], args)
+    assert rc == 0, "gilscope exited %d: %s" % (rc, err)
+    return parse_json_stdout(out), rep
+
+
+def check_fib(label, py, interval_s, expect_hold_ns, strict=True):
+    # about half a second of CPU per thread: dozens of holds each
+    truth, rep = fib_run(py, 4, 28 if interval_s else 30, interval_s)
+    gil = rep["gil"]
+    assert gil is not None, "%s: no GIL found: %s" % (label, rep.get("gil"))
+    assert gil["missed"] == 0, "%s: %s" % (label, gil)
+    by_tid = {t["tid"]: t for t in gil["threads"]}
+    held_phase = 0
+    holds = []
+    for tt in truth["threads"]:
+        t = by_tid.get(tt["tid"])
+        assert t, "%s: thread %d not traced" % (label, tt["tid"])
+        # a thread's CPU time is its time holding the GIL (plus a little
+        # C-level work outside it): 10%.  A holder preempted by another
+        # process holds the GIL without running: that time is in its
+        # schedstat run delay, and the upper bound allows for it.
+        if strict:
+            cpu, delay = tt["thread_time_ns"], tt["run_delay_ns"] or 0
+            lo, hi = 0.90 * cpu, 1.10 * (cpu + delay)
+            assert lo <= t["held_ns"] <= hi, "%s held %d not in [%d, %d] (thread_time %d, " \
+                "run delay %d)" % (label, t["held_ns"], lo, hi, cpu, delay)
+        held_phase += t["held_ns"]
+        holds.append(t["hold_ns"]["p50"])
+    # the four threads' holds add up to the CPU-bound phase's wall time
+    if strict:
+        near(held_phase, truth["phase"]["wall_ns"], 0.05, 0, "%s held sum vs phase" % label)
+    med = statistics.median(holds)
+    if strict:
+        # CPython's own hold lengths vary run to run on this 2-CPU VM
+        # (medians 2.4-5.1 ms seen at a 5 ms interval: a drop request set
+        # while the GIL is between threads cuts the next hold short), so
+        # here only their order of magnitude is checked; that gilscope
+        # measures holds exactly is checked against gildemo's own clock.
+        assert 0.4 * expect_hold_ns <= med <= 1.2 * expect_hold_ns, \
+            "%s median hold %d not in [%d, %d]" % (label, med, 0.4 * expect_hold_ns,
+                                                  1.2 * expect_hold_ns)
+    else:
+        # only a waiter that began waiting after the holder took the GIL
+        # can ask it to drop (CPython compares switch_number), and its
+        # timeout runs from its own start: holds last one to two intervals
+        assert expect_hold_ns <= med <= 2 * expect_hold_ns, \
+            "%s median hold %d not in [%d, %d]" % (label, med, expect_hold_ns, 2 * expect_hold_ns)
+
+
+@timeout(600)
+def test_fib_4_threads_every_python():
+    require_root_bpf()
+    pys = find_pythons()
+    if not pys:
+        raise Skip("no CPython 3.8-3.13 found")
+    for label, py in pys:
+        # one rerun per Python: on this 2-CPU VM a run in CI once showed a
+        # 1.9 ms median hold (3.11.7) that six reruns did not reproduce;
+        # a second failure in a row fails the test
+        try:
+            check_fib(label, py, None, 5e6)
+        except AssertionError as e:
+            print("rerunning %s after: %s" % (label, e))
+            check_fib(label, py, None, 5e6)
+
+
+@timeout(600)
+def test_fib_follows_setswitchinterval():
+    require_root_bpf()
+    pys = find_pythons()
+    if not pys:
+        raise Skip("no CPython 3.8-3.13 found")
+    # At a 1 ms interval each switch's cost outside the GIL (waking, futex
+    # calls: 50-100 us of nobody holding it) is 5-10% of the time: neither
+    # thread_time nor the phase's wall time is ground truth for the held
+    # time any more, so only the holds' length is checked.  (That the hold
+    # lengths gilscope measures are right at 1 ms is checked against
+    # gildemo's own clock in test_gildemo_at_1ms_interval.)
+    for label, py in pys[:2]:
+        check_fib(label, py, 0.001, 1e6, strict=False)
+
+
+def test_gildemo_at_1ms_interval():
+    require_root_bpf()
+    truth, rep, out = gildemo_run(["--threads", "4", "--duration", "1.5", "--interval-us", "1000"])
+    gil = rep["gil"]
+    assert gil["switch_interval_us"] == 1000 and gil["missed"] == 0, gil
+    by_tid = {t["tid"]: t for t in gil["threads"]}
+    for tt in truth["threads"]:
+        t = by_tid[tt["tid"]]
+        assert t["acquisitions"] == tt["acquisitions"], (t, tt)
+        near(t["hold_ns"]["p50"], tt["hold_ns"]["p50"], 0.05, 0, "hold p50 %s" % tt["name"])
+        near(t["held_ns"], tt["held_ns"], 0.05, 0, "held %s" % tt["name"])
+
+
+@timeout(300)
+def test_convoy_is_named():
+    require_root_bpf()
+    pys = find_pythons()
+    if not pys:
+        raise Skip("no CPython 3.8-3.13 found")
+    label, py = pys[0]
+    rc, out, err, rep = run_traced([], [py, workload_py("convoy.py"), "200"])
+    assert rc == 0, err
+    truth = parse_json_stdout(out)
+    gil = rep["gil"]
+    io = [t for t in gil["threads"] if t["tid"] == truth["io_tid"]][0]
+    assert io["convoy"], (label, io)
+    assert io["waited_ns"] > 100 * 2e6, io
+    assert "Convoy: thread %d" % truth["io_tid"] in out
+
+
+@timeout(300)
+def test_stripped_debian_and_pyenv_311_agree():
+    require_root_bpf()
+    pys = dict(find_pythons())
+    deb = [p for l, p in pys.items() if l.startswith("debian-3.11")]
+    pyenv = [p for l, p in pys.items() if l.startswith("pyenv-3.11")]
+    if not deb or not pyenv:
+        raise Skip("needs Debian's python3.11 and a pyenv 3.11")
+    res = []
+    # every thread busy to a common deadline: all four want the GIL the
+    # whole phase (with fixed work, early finishers make the waited total
+    # depend on who the GIL happened to favour)
+    for py in (deb[0], pyenv[0]):
+        truth, rep = fib_run(py, 4, "d1.0")
+        g = rep["gil"]
+        assert g["missed"] == 0, g
+        res.append((sum(t["held_ns"] for t in g["threads"]),
+                    sum(t["waited_ns"] for t in g["threads"]), truth["phase"]["wall_ns"], g))
+    # the same picture: held and waited totals within 10%, scaled by each run's phase
+    near(res[0][0] / res[0][2], res[1][0] / res[1][2], 0.10, 0, "held share")
+    near(res[0][1] / res[0][2], res[1][1] / res[1][2], 0.10, 0, "waited share")
+    assert res[0][3]["python"].startswith("3.11") and res[1][3]["python"].startswith("3.11")
+
+
+def test_unsupported_python_says_so_and_falls_back():
+    """A CPython outside 3.8-3.13 is named as such, in one line, and traced
+    as a plain program: no GIL figures from a guessed layout."""
+    import glob
+    import subprocess
+    import time
+    from common import GILSCOPE
+    require_root_bpf()
+    old = sorted(glob.glob("/root/.pyenv/versions/3.[67].*/bin/python3.[67]") +
+                 glob.glob(os.path.expanduser("~/.pyenv/versions/3.[67].*/bin/python3.[67]")))
+    if not old:
+        raise Skip("no CPython 3.6/3.7 here to play the unsupported build")
+    prog = subprocess.Popen([old[0], "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.5)
+        r = subprocess.run([GILSCOPE, "-p", str(prog.pid), "-d", "0.5"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        prog.kill()
+        prog.wait()
+    assert r.returncode == 0, r.stderr
+    notes = [l for l in r.stderr.splitlines() if "not supported" in l]
+    assert len(notes) == 1 and "3.8 - 3.13" in notes[0], r.stderr
+    gil_lines = [l for l in r.stdout.splitlines() if l.startswith("GIL: ")]
+    assert len(gil_lines) == 1 and "not supported" in gil_lines[0], r.stdout
+    assert "HELD" not in r.stdout, r.stdout
+    assert "Locks (" in r.stdout
+
+
+def test_attach_by_pid_for_a_duration_accounts_only_the_traced_time():
+    """-p PID -d SEC on a running interpreter: held + waiting + no-GIL of a
+    thread is the traced time, never more (detaching the probes takes a
+    while; what they see meanwhile is not part of the report)."""
+    import subprocess
+    import time
+    from common import GILSCOPE
+    require_root_bpf()
+    d = tmpdir()
+    prog = subprocess.Popen([os.path.join(BUILD, "gildemo"), "--threads", "2", "--duration", "6",
+                             "--json", os.path.join(d, "t.json")], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        out = os.path.join(d, "r.json")
+        r = subprocess.run([GILSCOPE, "-p", str(prog.pid), "-d", "1.5", "--json", out],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+    finally:
+        prog.kill()
+        prog.wait()
+    with open(out) as f:
+        rep = json.load(f)
+    dur = rep["target"]["duration_ns"]
+    near(dur, 1.5e9, 0.05, 0, "traced duration")
+    threads = [t for t in rep["gil"]["threads"] if t["acquisitions"] > 10]
+    assert len(threads) == 2, rep["gil"]["threads"]
+    for t in threads:
+        total = t["held_ns"] + t["waited_ns"] + t["no_gil_ns"]
+        assert total <= dur * 1.001, (t, dur)
+        near(t["held_ns"] / dur, 0.5, 0.10, 0, "held share of %s" % t["comm"])
+    assert sum(t["held_ns"] for t in threads) <= dur
+    assert all(t["voluntary_drops"] <= 1 for t in threads), threads

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* .gst files: round trips, and every kind of damage a reader must survive. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "testlib.h"
+#include "events.h"
+#include "report.h"
+#include "tracefile.h"
+
+struct got {
+	struct report_meta m;
+	uint64_t records, names, last_tid;
+	char last_name[64];
+};
+
+static void g_meta(void *ctx, uint32_t tag, const void *val, uint32_t len)
+{
+	gst_meta_apply(&((struct got *)ctx)->m, tag, val, len);
+}
+
+static void g_name(void *ctx, int kind, uint64_t key, const char *name)
+{
+	struct got *g = ctx;
+
+	(void)kind;
+	(void)key;
+	g->names++;
+	snprintf(g->last_name, sizeof(g->last_name), "%s", name);
+}
+
+static void g_rec(void *ctx, const void *rec, size_t size)
+{
+	struct got *g = ctx;
+	const struct gs_event_hdr *h = rec;
+
+	CHECK_U64(size, gs_event_size(h->type));
+	g->records++;
+	g->last_tid = h->tid;
+}
+
+static char path[256];
+
+static void tmp_path(void)
+{
+	snprintf(path, sizeof(path), "/tmp/gilscope-unit-%d.gst", getpid());
+	unlink(path);
+}
+
+/* Writes @n lock records (tid = i) with a name and metadata. */
+static void write_file(int n, bool close_it)
+{
+	struct report_meta m = {0};
+	struct gst_writer *w;
+	struct gs_lock_event e = {0};
+
+	m.pid = 4242;
+	snprintf(m.comm, sizeof(m.comm), "prog");
+	snprintf(m.exe, sizeof(m.exe), "/usr/bin/prog");
+	m.start_ts = 1000;
+	report_add_probe(&m, "uprobe", "libc.so.6:pthread_mutex_lock+0xe", "emulated");
+	CHECK(gst_writer__open(path, false, &m, &w) == 0);
+	gst_writer__name(w, GST_NAME_DATA, 0x1234, "prog:table_lock");
+	for (int i = 0; i < n; i++) {
+		e.hdr.type = GS_EV_MUTEX_LOCK;
+		e.hdr.tid = i;
+		e.hdr.ts = 2000 + i;
+		e.addr = 0x1234;
+		CHECK(gst_writer__add(w, &e, sizeof(e)) == 0);
+	}
+	m.end_ts = 9999;
+	snprintf(m.end_reason, sizeof(m.end_reason), "duration");
+	m.recorded = n;
+	if (close_it) {
+		CHECK(gst_writer__close(w, &m) == 0);
+	} else {
+		CHECK(gst_writer__flush(w) == 0);
+		gst_writer__abort(w);
+	}
+}
+
+TEST(tracefile_round_trip)
+{
+	struct gst_read_stats st;
+	struct got g = {0};
+	struct gst_read_cb cb = { g_meta, g_name, g_rec, &g };
+	struct stat sb;
+
+	tmp_path();
+	write_file(100000, true);	/* several chunks */
+	CHECK(stat(path, &sb) == 0);
+	CHECK_U64(sb.st_mode & 0777, 0600);
+	CHECK(gst_read(path, &cb, &st) == 0);
+	CHECK(!st.incomplete);
+	CHECK_U64(st.damaged, 0);
+	CHECK_U64(g.records, 100000);
+	CHECK_U64(g.last_tid, 99999);
+	CHECK_STR(g.last_name, "prog:table_lock");
+	CHECK_U64(g.m.pid, 4242);
+	CHECK_STR(g.m.comm, "prog");
+	CHECK_U64(g.m.start_ts, 1000);
+	CHECK_U64(g.m.end_ts, 9999);
+	CHECK_STR(g.m.end_reason, "duration");
+	CHECK_U64(g.m.nr_probes, 1);
+	CHECK_STR(g.m.probes[0].where, "libc.so.6:pthread_mutex_lock+0xe");
+	CHECK(st.chunks >= 3);
+	/* never over an existing file without force */
+	{
+		struct report_meta m = {0};
+		struct gst_writer *w;
+
+		CHECK(gst_writer__open(path, false, &m, &w) == -EEXIST);
+	}
+	unlink(path);
+}
+
+TEST(tracefile_cut_short_keeps_complete_chunks)
+{
+	struct gst_read_stats st;
+	struct got g = {0};
+	struct gst_read_cb cb = { g_meta, g_name, g_rec, &g };
+
+	tmp_path();
+	write_file(50000, false);	/* collector killed: no final META */
+	CHECK(gst_read(path, &cb, &st) == 0);
+	CHECK(st.incomplete);
+	CHECK_U64(g.records, 50000);
+	CHECK_U64(g.m.end_ts, 0);
+	/* and cut in the middle of the last chunk */
+	{
+		struct stat sb;
+
+		CHECK(stat(path, &sb) == 0);
+		CHECK(truncate(path, sb.st_size - 100) == 0);
+	}
+	memset(&g, 0, sizeof(g));
+	CHECK(gst_read(path, &cb, &st) == 0);
+	CHECK(st.damaged == 1);
+	CHECK(g.records > 0 && g.records < 50000);
+	unlink(path);
+}
+
+static void flip(long off)
+{
+	int fd = open(path, O_RDWR);
+	unsigned char c;
+
+	CHECK(fd >= 0);
+	CHECK(pread(fd, &c, 1, off) == 1);
+	c ^= 0x40;
+	CHECK(pwrite(fd, &c, 1, off) == 1);
+	close(fd);
+}
+
+/* A bit flipped inside one chunk loses that chunk only. */
+TEST(tracefile_bit_flip_recovers_later_chunks)
+{
+	struct gst_read_stats st;
+	struct got g = {0}, all = {0};
+	struct gst_read_cb cb = { g_meta, g_name, g_rec, &g };
+	struct gst_read_cb cb_all = { g_meta, g_name, g_rec, &all };
+
+	tmp_path();
+	write_file(100000, true);
+	CHECK(gst_read(path, &cb_all, &st) == 0);
+	flip(GST_HEADER_SIZE + 300 + 4000);	/* inside an early events chunk */
+	CHECK(gst_read(path, &cb, &st) == 0);
+	CHECK_U64(st.damaged, 1);
+	CHECK(strstr(st.first_error, "CRC") || strstr(st.first_error, "magic"));
+	CHECK(g.records < all.records);
+	CHECK(g.records > 0);
+	CHECK_U64(g.m.end_ts, 9999);	/* the final META after it survived */
+	unlink(path);
+}
+
+static int read_bytes(const void *data, size_t len)
+{
+	struct gst_read_stats st;
+	struct got g = {0};
+	struct gst_read_cb cb = { g_meta, g_name, g_rec, &g };
+	int fd;
+
+	tmp_path();
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK(write(fd, data, len) == (ssize_t)len);
+	close(fd);
+	fd = gst_read(path, &cb, &st);
+	unlink(path);
+	return fd;
+}
+
+TEST(tracefile_rejects_non_trace_files)
+{
+	unsigned char h[GST_HEADER_SIZE] = "GILSCOPE";
+	struct gst_read_stats st;
+	struct gst_read_cb cb = {0};
+
+	CHECK(read_bytes("", 0) == -EINVAL);			/* empty */
+	CHECK(read_bytes("GILSCOPE", 8) == -EINVAL);		/* truncated header */
+	memcpy(h, "NOTATRAC", 8);
+	CHECK(read_bytes(h, sizeof(h)) == -EINVAL);		/* wrong magic */
+	memcpy(h, "GILSCOPE", 8);
+	h[8] = 99;						/* future major */
+	h[12] = GST_HEADER_SIZE;
+	CHECK(read_bytes(h, sizeof(h)) == -EPROTONOSUPPORT);
+	CHECK(gst_read("/tmp", &cb, &st) == -EINVAL);		/* a directory */
+	CHECK(gst_read("/nonexistent/x.gst", &cb, &st) == -ENOENT);
+}
+
+/* A chunk header claiming absurd or out-of-file lengths allocates nothing
+ * big and crashes nothing. */
+TEST(tracefile_absurd_chunk_lengths)
+{
+	unsigned char f[GST_HEADER_SIZE + GST_CHUNK_HDR_SIZE + 16] = "GILSCOPE";
+	uint32_t v;
+
+	f[8] = GST_MAJOR;
+	f[12] = GST_HEADER_SIZE;
+	v = GST_CHUNK_MAGIC;
+	memcpy(f + GST_HEADER_SIZE, &v, 4);
+	v = GST_CHUNK_EVENTS;
+	memcpy(f + GST_HEADER_SIZE + 4, &v, 4);
+	v = 0xffffffffu;			/* raw length */
+	memcpy(f + GST_HEADER_SIZE + 8, &v, 4);
+	v = 16;
+	memcpy(f + GST_HEADER_SIZE + 12, &v, 4);
+	CHECK(read_bytes(f, sizeof(f)) == 0);
+	v = 1000;				/* past the end of the file */
+	memcpy(f + GST_HEADER_SIZE + 8, &v, 4);
+	memcpy(f + GST_HEADER_SIZE + 12, &v, 4);
+	CHECK(read_bytes(f, sizeof(f)) == 0);
+}

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <string.h>
+#include "analysis.h"
+#include "evsort.h"
+
+/* Ring buffer records of one thread can be committed a little out of
+ * order with other CPUs' records; 50 ms is far more than that. */
+#define REORDER_WINDOW_NS (50ULL * 1000 * 1000)
+
+static void dispatch(const struct gs_event_hdr *e, size_t size, void *ctx)
+{
+	struct analysis *a = ctx;
+
+	if (a->tap)
+		a->tap(e, size, a->tap_ctx);
+	lockstats__event(a->locks, e, size);
+	if (a->gil)
+		gilstats__event(a->gil, e, size);
+}
+
+int analysis__add_gil(struct analysis *a, const struct gil_config *cfg)
+{
+	return gilstats__new(cfg, &a->gil);
+}
+
+void analysis__add_thread(struct analysis *a, uint32_t tid)
+{
+	lockstats__add_thread(a->locks, tid);
+	if (a->gil)
+		gilstats__add_thread(a->gil, tid);
+}
+
+int analysis__new(struct analysis *a, const struct lockstats_config *cfg,
+		  struct names *names)
+{
+	int err;
+
+	memset(a, 0, sizeof(*a));
+	err = lockstats__new(cfg, names, &a->locks);
+	if (err)
+		return err;
+	err = evsort__new(REORDER_WINDOW_NS, dispatch, a, &a->sort);
+	if (err) {
+		lockstats__free(a->locks);
+		a->locks = NULL;
+	}
+	return err;
+}
+
+void analysis__push(struct analysis *a, const void *data, size_t size)
+{
+	if (evsort__push(a->sort, data, size))
+		a->malformed++;
+	else
+		a->recorded++;
+}
+
+void analysis__flush(struct analysis *a)
+{
+	evsort__flush(a->sort, 0);
+}
+
+void analysis__finish(struct analysis *a, uint64_t end_ts)
+{
+	evsort__flush(a->sort, 1);
+	lockstats__finish(a->locks, end_ts);
+	if (a->gil)
+		gilstats__finish(a->gil, end_ts);
+}
+
+uint64_t analysis__late(struct analysis *a)
+{
+	return evsort__late(a->sort);
+}
+
+void analysis__free(struct analysis *a)
+{
+	evsort__free(a->sort);
+	lockstats__free(a->locks);
+	gilstats__free(a->gil);
+	memset(a, 0, sizeof(*a));
+}

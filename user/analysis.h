@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one analysis path.  Raw records, from the ring buffer live or from
+ * a trace file later, go in through analysis__push(); they are put in
+ * time order and fanned out to every consumer (lock statistics now; the
+ * GIL and refcount analyses plug in here too).
+ */
+#ifndef ANALYSIS_H
+#define ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "gilstats.h"
+#include "lockstats.h"
+
+struct evsort;
+struct names;
+
+struct analysis {
+	struct lockstats *locks;
+	struct gilstats *gil;	/* NULL without a GIL */
+	struct evsort *sort;
+	uint64_t recorded;	/* records accepted */
+	/* optional: sees every record in time order (exports) */
+	void (*tap)(const struct gs_event_hdr *e, size_t size, void *ctx);
+	void *tap_ctx;
+	uint64_t malformed;	/* records of a wrong size or type */
+};
+
+int analysis__new(struct analysis *a, const struct lockstats_config *cfg,
+		  struct names *names);
+/* Adds the GIL analysis (before the first event). */
+int analysis__add_gil(struct analysis *a, const struct gil_config *cfg);
+/* Makes sure a thread appears in the per-thread tables. */
+void analysis__add_thread(struct analysis *a, uint32_t tid);
+/* Takes one raw record (copied). */
+void analysis__push(struct analysis *a, const void *data, size_t size);
+/* Releases what is old enough to be in order. */
+void analysis__flush(struct analysis *a);
+/* Releases everything and closes what is still open. */
+void analysis__finish(struct analysis *a, uint64_t end_ts);
+uint64_t analysis__late(struct analysis *a);
+void analysis__free(struct analysis *a);
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* User-space helpers over the shared event model (bpf/gilscope.h). */
+#ifndef EVENTS_H
+#define EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "gilscope.h"
+
+/* The record size a type must have; 0 for an unknown type. */
+static inline size_t gs_event_size(uint32_t type)
+{
+	switch (type) {
+	case GS_EV_FUTEX_WAIT:
+		return sizeof(struct gs_futex_wait_event);
+	case GS_EV_FUTEX_WAKE:
+		return sizeof(struct gs_futex_event);
+	case GS_EV_MUTEX_LOCK:
+	case GS_EV_MUTEX_UNLOCK:
+		return sizeof(struct gs_lock_event);
+	case GS_EV_GIL_ACQUIRED:
+	case GS_EV_GIL_RELEASED:
+		return sizeof(struct gs_gil_event);
+	case GS_EV_COND_WAIT:
+	case GS_EV_COND_WAIT_RET:
+		return sizeof(struct gs_cond_event);
+	case GS_EV_THREAD_EXIT:
+	case GS_EV_THREAD_RENAME:
+		return sizeof(struct gs_thread_event);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * When an event happened, for ordering: a futex record is emitted at the
+ * syscall's exit, so it is ordered by its end (a wait that started
+ * seconds ago must not hold back everything since).
+ */
+static inline uint64_t gs_event_time(const struct gs_event_hdr *h)
+{
+	if (h->type == GS_EV_FUTEX_WAIT || h->type == GS_EV_FUTEX_WAKE)
+		return ((const struct gs_futex_event *)h)->end_ts;
+	return h->ts;
+}
+
+#endif

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* gilscope: an eBPF tracer of lock contention and of CPython's GIL. */
+#include <string.h>
+#include "export.h"
+#include "live.h"
+#include "options.h"
+#include "replay.h"
+
+int main(int argc, char **argv)
+{
+	struct env env;
+	int mode = MODE_TRACE;
+
+	if (argc > 1 && !strcmp(argv[1], "record"))
+		mode = MODE_RECORD;
+	else if (argc > 1 && !strcmp(argv[1], "report"))
+		mode = MODE_REPORT;
+	else if (argc > 1 && !strcmp(argv[1], "export"))
+		mode = MODE_EXPORT;
+	if (mode != MODE_TRACE) {
+		/* the subcommand becomes argv[0] of its own parse */
+		argc--;
+		argv++;
+	}
+	options_parse(argc, argv, &env, mode);
+	switch (mode) {
+	case MODE_REPORT:
+		return cmd_report(&env);
+	case MODE_EXPORT:
+		return cmd_export(&env);
+	default:
+		return cmd_trace(&env);
+	}
+}

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "events.h"
+#include "names.h"
+#include "proc.h"
+#include "symbolize.h"
+#include "u64map.h"
+
+struct names {
+	pid_t pid;
+	struct symbolizer *sym;
+	struct u64map code, data, threads;	/* values: malloc'ed strings */
+	names_listener listener;
+	void *listener_ctx;
+};
+
+enum { KIND_CODE = 1, KIND_DATA = 2, KIND_THREAD = 3 };	/* = gst_name_kind */
+
+void names__set_listener(struct names *n, names_listener fn, void *ctx)
+{
+	n->listener = fn;
+	n->listener_ctx = ctx;
+}
+
+static void tell(struct names *n, int kind, uint64_t key, const char *s)
+{
+	if (n->listener)
+		n->listener(n->listener_ctx, kind, key, s ? s : "");
+}
+
+/* data lookups that found nothing are cached as this empty string */
+static char no_name[] = "";
+
+int names__new(pid_t pid, struct symbolizer *sym, struct names **out)
+{
+	struct names *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n->pid = pid;
+	n->sym = sym;
+	*out = n;
+	return 0;
+}
+
+static void free_strings(struct u64map *m)
+{
+	uint64_t k;
+	void *v;
+
+	for (size_t i = 0; u64map__next(m, &i, &k, &v);)
+		if (v != no_name)
+			free(v);
+	u64map__free(m);
+}
+
+void names__free(struct names *n)
+{
+	if (!n)
+		return;
+	free_strings(&n->code);
+	free_strings(&n->data);
+	free_strings(&n->threads);
+	free(n);
+}
+
+static void put(struct u64map *m, uint64_t key, const char *s)
+{
+	char *old = u64map__get(m, key), *dup;
+
+	dup = s ? strdup(s) : no_name;
+	if (!dup)
+		return;
+	if (u64map__set(m, key, dup)) {
+		if (dup != no_name)
+			free(dup);
+		return;
+	}
+	if (old && old != no_name)
+		free(old);
+}
+
+const char *names__code(struct names *n, uint64_t addr)
+{
+	char buf[512];
+	const char *s = u64map__get(&n->code, addr);
+
+	if (s)
+		return s;
+	if (!n->sym)
+		return "[unknown]";
+	symbolizer__code(n->sym, addr, buf, sizeof(buf));
+	put(&n->code, addr, buf);
+	tell(n, KIND_CODE, addr, buf);
+	s = u64map__get(&n->code, addr);
+	return s ? s : "[unknown]";
+}
+
+const char *names__data(struct names *n, uint64_t addr)
+{
+	char buf[512];
+	const char *s = u64map__get(&n->data, addr);
+
+	if (!s && n->sym) {
+		if (symbolizer__data(n->sym, addr, buf, sizeof(buf)) == 0 && buf[0]) {
+			put(&n->data, addr, buf);
+			tell(n, KIND_DATA, addr, buf);
+		} else {
+			put(&n->data, addr, NULL);
+			tell(n, KIND_DATA, addr, NULL);
+		}
+		s = u64map__get(&n->data, addr);
+	}
+	return s && s[0] ? s : NULL;
+}
+
+const char *names__thread(struct names *n, uint32_t tid)
+{
+	char buf[64];
+	const char *s = u64map__get(&n->threads, tid);
+
+	if (s)
+		return s;
+	if (n->pid && proc_thread_comm(n->pid, tid, buf, sizeof(buf)) == 0) {
+		put(&n->threads, tid, buf);
+		tell(n, KIND_THREAD, tid, buf);
+		s = u64map__get(&n->threads, tid);
+	}
+	return s ? s : "?";
+}
+
+void names__note_event(struct names *n, const struct gs_event_hdr *e, size_t size)
+{
+	if (!n->sym || size != gs_event_size(e->type))
+		return;
+	switch (e->type) {
+	case GS_EV_FUTEX_WAIT: {
+		const struct gs_futex_wait_event *w = (const void *)e;
+
+		names__data(n, w->f.uaddr);
+		for (uint32_t i = 0; i < w->nr_frames && i < GS_MAX_FRAMES; i++)
+			names__code(n, w->frames[i]);
+		break;
+	}
+	case GS_EV_MUTEX_LOCK:
+		names__data(n, ((const struct gs_lock_event *)e)->addr);
+		break;
+	case GS_EV_COND_WAIT:
+		names__data(n, ((const struct gs_cond_event *)e)->cond);
+		names__data(n, ((const struct gs_cond_event *)e)->mutex);
+		break;
+	default:
+		names__thread(n, e->tid);
+		break;
+	}
+}
+
+void names__set_code(struct names *n, uint64_t addr, const char *name)
+{
+	put(&n->code, addr, name ? name : "[unknown]");
+}
+
+void names__set_data(struct names *n, uint64_t addr, const char *name)
+{
+	put(&n->data, addr, name);
+}
+
+void names__set_thread(struct names *n, uint32_t tid, const char *comm)
+{
+	put(&n->threads, tid, comm);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Every name a report prints: code addresses, lock addresses, thread
+ * names.  Live, they come from the symbolizer and /proc and are cached;
+ * from a trace file, the cache is all there is.  Either way the analysis
+ * asks here, so a live run and a replay print the same names.
+ */
+#ifndef NAMES_H
+#define NAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct symbolizer;
+struct names;
+
+/* @pid 0 and @sym NULL: offline (names only from names__set_*). */
+int names__new(pid_t pid, struct symbolizer *sym, struct names **out);
+void names__free(struct names *n);
+
+/* "module:sym+0x1f", "module+0x1234" or "[unknown]". */
+const char *names__code(struct names *n, uint64_t addr);
+/* "module:sym" or "module:sym+8", or NULL when no data symbol holds it. */
+const char *names__data(struct names *n, uint64_t addr);
+/* The thread's current name, or "?" when never known. */
+const char *names__thread(struct names *n, uint32_t tid);
+
+/* Resolves and caches now every address @e carries: live, names must be
+ * looked up while the target still exists (its files are read through
+ * /proc/PID/root), not at report time. */
+struct gs_event_hdr;
+void names__note_event(struct names *n, const struct gs_event_hdr *e, size_t size);
+
+/* Called for every name resolved live (kind: enum gst_name_kind), so a
+ * recording can store it.  NULL @fn: none. */
+typedef void (*names_listener)(void *ctx, int kind, uint64_t key, const char *name);
+void names__set_listener(struct names *n, names_listener fn, void *ctx);
+
+void names__set_code(struct names *n, uint64_t addr, const char *name);
+void names__set_data(struct names *n, uint64_t addr, const char *name);	/* NULL: none */
+void names__set_thread(struct names *n, uint32_t tid, const char *comm);
+
+#endif

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `gilscope report`: a recording read back through the same analysis and
+ * report code the live run used, so the two print the same thing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "analysis.h"
+#include "events.h"
+#include "names.h"
+#include "options.h"
+#include "outfile.h"
+#include "replay.h"
+#include "report.h"
+#include "timeline.h"
+#include "tracefile.h"
+
+/* The analysis is set up once the first META chunk has been read (it is
+ * the file's first chunk): it needs to know the probes and the GIL. */
+static int start(struct replay *r)
+{
+	struct lockstats_config lc = { .mutex_probes = r->meta->mutex_probes,
+				       .cond_probes = true, .keep_spans = r->keep };
+	struct gil_config gc = {
+		.mutex = r->meta->gil.mutex,
+		.cond = r->meta->gil.cond,
+		.interval_us = r->meta->gil_interval_us,
+		.start_ts = r->meta->start_ts,
+		.keep_flows = r->keep,
+	};
+
+	if (r->started)
+		return r->err;
+	r->started = true;
+	r->err = analysis__new(&r->an, &lc, r->names);
+	r->an.tap = r->tap;
+	r->an.tap_ctx = r->tap_ctx;
+	if (!r->err && r->meta->has_gil)
+		r->err = analysis__add_gil(&r->an, &gc);
+	return r->err;
+}
+
+static void on_meta(void *ctx, uint32_t tag, const void *val, uint32_t len)
+{
+	struct replay *r = ctx;
+
+	gst_meta_apply(r->meta, tag, val, len);
+}
+
+static void on_name(void *ctx, int kind, uint64_t key, const char *name)
+{
+	struct replay *r = ctx;
+
+	switch (kind) {
+	case GST_NAME_CODE:
+		names__set_code(r->names, key, name);
+		break;
+	case GST_NAME_DATA:
+		names__set_data(r->names, key, name[0] ? name : NULL);
+		break;
+	case GST_NAME_THREAD:
+		names__set_thread(r->names, key, name);
+		/* live, every thread of the target at attach was listed */
+		if (!start(r))
+			analysis__add_thread(&r->an, key);
+		break;
+	}
+}
+
+static void on_record(void *ctx, const void *rec, size_t size)
+{
+	struct replay *r = ctx;
+	uint64_t t;
+
+	if (start(r))
+		return;
+	t = gs_event_time(rec);
+	if (t > r->last_ts)
+		r->last_ts = t;
+	analysis__push(&r->an, rec, size);
+	analysis__flush(&r->an);
+}
+
+int replay__load(struct replay *r, const char *path, int top)
+{
+	struct gst_read_cb cb = { on_meta, on_name, on_record, r };
+	struct gst_read_stats *st = &r->st;
+
+	r->meta = calloc(1, sizeof(*r->meta));
+	if (!r->meta || names__new(0, NULL, &r->names))
+		return 1;
+	if (gst_read(path, &cb, st))
+		return 1;
+	if (start(r)) {
+		fprintf(stderr, "gilscope: out of memory\n");
+		return 1;
+	}
+	if (!r->meta->pid) {
+		fprintf(stderr, "gilscope: %s: no readable metadata chunk: nothing to report\n",
+			path);
+		return 1;
+	}
+	if (st->incomplete || st->damaged) {
+		snprintf(r->meta->recovery, sizeof(r->meta->recovery),
+			 "recording %s: recovered %llu chunks, %llu records%s%s",
+			 st->incomplete ? "incomplete (cut short)" : "damaged",
+			 (unsigned long long)st->chunks, (unsigned long long)st->records,
+			 st->damaged ? "; skipped damage: " : "",
+			 st->damaged ? st->first_error : "");
+		if (!r->meta->end_ts)
+			r->meta->end_ts = r->last_ts;
+		if (!r->meta->end_reason[0])
+			snprintf(r->meta->end_reason, sizeof(r->meta->end_reason), "end of recording");
+		if (!r->meta->recorded)
+			r->meta->recorded = st->records;
+	}
+	analysis__finish(&r->an, r->meta->end_ts);
+	if (!r->meta->top)
+		r->meta->top = top;
+	return 0;
+}
+
+void replay__free(struct replay *r)
+{
+	if (r->started)
+		analysis__free(&r->an);
+	names__free(r->names);
+	free(r->meta);
+	r->started = false;
+	r->names = NULL;
+	r->meta = NULL;
+}
+
+int cmd_report(struct env *env)
+{
+	struct replay r = {0};
+	struct outfile json = { .fd = -1 };
+	int ret = 1;
+
+	if (env->json_path && outfile__check(env->json_path, env->force))
+		return 1;
+	if (replay__load(&r, env->input, env->top))
+		goto cleanup;
+	r.meta->width = timeline_width(stdout);
+	report_text(stdout, r.meta, &r.an, r.names);
+	fflush(stdout);
+	if (env->json_path) {
+		if (outfile__open(&json, env->json_path, env->force))
+			goto cleanup;
+		report_json(json.f, r.meta, &r.an, r.names);
+		if (outfile__commit(&json))
+			goto cleanup;
+	}
+	ret = r.st.damaged || r.st.incomplete ? 4 : 0;
+cleanup:
+	replay__free(&r);
+	return ret;
+}

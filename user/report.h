@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The report: what was traced (meta), and the tables.  Text and JSON are
+ * both written from the same analysis objects, whether the events came
+ * live or from a trace file.
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "gil_profile.h"
+
+#define REPORT_MAX_PROBES 32
+
+struct probe_desc {
+	char where[160];	/* "libc.so.6:pthread_mutex_lock+0xe" */
+	char kind[16];		/* "uprobe", "uretprobe", "tracepoint" */
+	char note[96];		/* "emulated jcc", "single-stepped: ~12us a hit" */
+};
+
+struct report_meta {
+	pid_t pid;
+	char comm[64];
+	char exe[512];
+	uint64_t start_ts, end_ts;	/* CLOCK_MONOTONIC ns */
+	uint64_t recorded, lost, stack_errors, late;
+	struct probe_desc probes[REPORT_MAX_PROBES];
+	int nr_probes;
+	bool mutex_probes;		/* --locks=all */
+	char end_reason[32];		/* "duration", "signal", "target exited" */
+	char build_id[64];
+	int64_t boot_to_wall;		/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+	char recovery[512];		/* from a damaged trace file: what was kept */
+	int top;			/* call sites per lock */
+	/* the GIL, when a profile found one */
+	bool has_gil;
+	struct gil_location gil;
+	uint64_t gil_interval_us;
+	bool sn_mem;			/* switch_number read from memory ... */
+	uint64_t sn_start, sn_end;	/* ... right after attach / before detach */
+	char gil_note[256];		/* why there is no GIL section, if a Python */
+	int width;			/* timeline columns */
+};
+
+struct analysis;
+struct names;
+struct json;
+
+void report_add_probe(struct report_meta *m, const char *kind,
+		      const char *where, const char *note);
+void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
+		 struct names *names);
+/* Writes the JSON report (schema 1) to @f. */
+void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
+		 struct names *names);
+
+/* The GIL section (report_gil.c). */
+void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
+		     struct names *names);
+void report_gil_json(struct json *j, const struct report_meta *m, struct analysis *a,
+		     struct names *names);
+
+#endif

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The JSON report, schema 1.  Later sections are added, never renamed. */
+#include <stdio.h>
+#include "analysis.h"
+#include "json.h"
+#include "lockstats.h"
+#include "names.h"
+#include "report.h"
+
+static void dist(struct json *j, const char *key, struct samples *s, bool known)
+{
+	if (!known) {
+		json_null(j, key);
+		return;
+	}
+	json_obj_begin(j, key);
+	json_u64(j, "total", s->total);
+	json_u64(j, "p50", samples__pct(s, 50));
+	json_u64(j, "p99", samples__pct(s, 99));
+	json_u64(j, "max", s->max);
+	json_obj_end(j);
+}
+
+static void lock_json(struct json *j, const struct report_meta *m,
+		      struct names *n, struct lock_stats *l)
+{
+	char addr[32];
+
+	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)l->addr);
+	json_obj_begin(j, NULL);
+	json_str(j, "addr", addr);
+	json_str(j, "name", names__data(n, l->addr));
+	json_str(j, "kind", lock_kind_name(l->kind));
+	if (l->acquisitions_known)
+		json_u64(j, "acquisitions", l->acquisitions);
+	else
+		json_null(j, "acquisitions");
+	json_u64(j, "contended", l->contended);
+	dist(j, "wait_ns", &l->wait, true);
+	dist(j, "hold_ns", &l->hold, l->hold_known);
+	json_u64(j, "wakes", l->wakes);
+	json_arr_begin(j, "top_callers");
+	for (size_t i = 0; i < l->nr_callers && (int)i < m->top; i++) {
+		const struct lock_caller *c = &l->callers[i];
+
+		json_obj_begin(j, NULL);
+		json_arr_begin(j, "stack");
+		for (uint32_t k = 0; k < c->nr_frames; k++)
+			json_str(j, NULL, names__code(n, c->frames[k]));
+		json_arr_end(j);
+		json_u64(j, "count", c->count);
+		json_u64(j, "wait_ns", c->wait_ns);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
+		 struct names *n)
+{
+	struct lockstats *ls = a->locks;
+	struct lock_stats **locks;
+	struct thread_stats **threads;
+	size_t nr_locks = lockstats__locks(ls, &locks);
+	size_t nr_threads = lockstats__threads(ls, &threads);
+	struct json j;
+
+	json_init(&j, f);
+	json_obj_begin(&j, NULL);
+	json_u64(&j, "schema", 1);
+	json_str(&j, "tool", "gilscope");
+	json_str(&j, "version", GILSCOPE_VERSION);
+
+	json_obj_begin(&j, "target");
+	json_i64(&j, "pid", m->pid);
+	json_str(&j, "comm", m->comm);
+	json_str(&j, "exe", m->exe);
+	json_u64(&j, "duration_ns", m->end_ts > m->start_ts ? m->end_ts - m->start_ts : 0);
+	json_u64(&j, "start_ns", m->start_ts);
+	json_u64(&j, "end_ns", m->end_ts);
+	json_str(&j, "ended_by", m->end_reason);
+	json_obj_end(&j);
+
+	json_obj_begin(&j, "events");
+	json_u64(&j, "recorded", m->recorded);
+	json_u64(&j, "lost", m->lost);
+	json_u64(&j, "stack_errors", m->stack_errors);
+	json_u64(&j, "out_of_order", m->late);
+	json_obj_end(&j);
+
+	json_arr_begin(&j, "probes");
+	for (int i = 0; i < m->nr_probes; i++) {
+		json_obj_begin(&j, NULL);
+		json_str(&j, "where", m->probes[i].where);
+		json_str(&j, "kind", m->probes[i].kind);
+		json_str(&j, "note", m->probes[i].note);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+
+	json_arr_begin(&j, "threads");
+	for (size_t i = 0; i < nr_threads; i++) {
+		const struct thread_stats *t = threads[i];
+
+		json_obj_begin(&j, NULL);
+		json_u64(&j, "tid", t->tid);
+		json_str(&j, "comm", names__thread(n, t->tid));
+		json_u64(&j, "lock_wait_ns", t->lock_wait_ns);
+		if (m->mutex_probes)
+			json_u64(&j, "lock_hold_ns", t->lock_hold_ns);
+		else
+			json_null(&j, "lock_hold_ns");
+		json_u64(&j, "cond_wait_ns", t->cond_wait_ns);
+		json_bool(&j, "exited", t->exited);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+
+	if (m->has_gil)
+		report_gil_json(&j, m, a, n);
+	else
+		json_null(&j, "gil");
+
+	json_arr_begin(&j, "locks");
+	for (size_t i = 0; i < nr_locks; i++)
+		lock_json(&j, m, n, locks[i]);
+	json_arr_end(&j);
+	json_obj_end(&j);
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The text report: klockstat-style tables for user-space locks. */
+#include <stdio.h>
+#include <string.h>
+#include "analysis.h"
+#include "lockstats.h"
+#include "names.h"
+#include "report.h"
+
+void report_add_probe(struct report_meta *m, const char *kind,
+		      const char *where, const char *note)
+{
+	struct probe_desc *p;
+
+	if (m->nr_probes >= REPORT_MAX_PROBES)
+		return;
+	p = &m->probes[m->nr_probes++];
+	snprintf(p->kind, sizeof(p->kind), "%s", kind);
+	snprintf(p->where, sizeof(p->where), "%s", where);
+	snprintf(p->note, sizeof(p->note), "%s", note ? note : "");
+}
+
+/* The first frame outside the C library's lock internals: the call site
+ * a reader wants to see. */
+static uint32_t site_index(struct names *n, const struct lock_caller *c)
+{
+	for (uint32_t i = 0; i < c->nr_frames; i++) {
+		const char *s = names__code(n, c->frames[i]);
+
+		if (strncmp(s, "libc.so", 7) && strncmp(s, "libpthread", 10))
+			return i;
+	}
+	return 0;
+}
+
+static void print_lock(FILE *f, const struct report_meta *m, struct names *n,
+		       struct lock_stats *l)
+{
+	char b[6][32], acq[24], name[96];
+	const char *ln = names__data(n, l->addr);
+
+	snprintf(name, sizeof(name), "%s", ln ? ln : "-");
+	if (l->acquisitions_known)
+		snprintf(acq, sizeof(acq), "%llu", (unsigned long long)l->acquisitions);
+	else
+		snprintf(acq, sizeof(acq), "-");
+	fprintf(f, "  0x%-14llx %-30s %-7s %8s %8llu %9s %9s %9s %9s",
+		(unsigned long long)l->addr, name, lock_kind_name(l->kind), acq,
+		(unsigned long long)l->contended,
+		fmt_ns(l->wait.total, b[0], 32), fmt_ns(samples__pct(&l->wait, 50), b[1], 32),
+		fmt_ns(samples__pct(&l->wait, 99), b[2], 32), fmt_ns(l->wait.max, b[3], 32));
+	if (l->hold_known)
+		fprintf(f, " %9s %9s %9s %9s\n", fmt_ns(l->hold.total, b[0], 32),
+			fmt_ns(samples__pct(&l->hold, 50), b[1], 32),
+			fmt_ns(samples__pct(&l->hold, 99), b[2], 32),
+			fmt_ns(l->hold.max, b[4], 32));
+	else
+		fprintf(f, " %9s %9s %9s %9s\n", "-", "-", "-", "-");
+	for (size_t i = 0; i < l->nr_callers && (int)i < m->top; i++) {
+		const struct lock_caller *c = &l->callers[i];
+
+		if (!c->count)
+			continue;
+		uint32_t site = site_index(n, c);
+
+		fprintf(f, "      %6llu x %9s  ", (unsigned long long)c->count,
+			fmt_ns(c->wait_ns, b[5], 32));
+		if (!c->nr_frames)
+			fprintf(f, "[no stack]");
+		/* the call site and two frames of context above it */
+		for (uint32_t k = site; k < c->nr_frames && k < site + 3; k++)
+			fprintf(f, "%s%s", k > site ? " <- " : "",
+				names__code(n, c->frames[k]));
+		fprintf(f, "\n");
+	}
+}
+
+void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
+		 struct names *n)
+{
+	struct lockstats *ls = a->locks;
+	struct lock_stats **locks;
+	struct thread_stats **threads;
+	size_t nr_locks = lockstats__locks(ls, &locks);
+	size_t nr_threads = lockstats__threads(ls, &threads);
+	uint64_t dur = m->end_ts > m->start_ts ? m->end_ts - m->start_ts : 0;
+	char b[4][32];
+
+	fprintf(f, "gilscope %s: pid %d (%s) %s\n", GILSCOPE_VERSION, m->pid,
+		m->comm, m->exe);
+	fprintf(f, "traced %s, ended by %s\n", fmt_ns(dur, b[0], 32),
+		m->end_reason[0] ? m->end_reason : "?");
+	if (m->recovery[0])
+		fprintf(f, "%s\n", m->recovery);
+	fprintf(f, "probes:\n");
+	for (int i = 0; i < m->nr_probes; i++)
+		fprintf(f, "  %-10s %-48s %s\n", m->probes[i].kind,
+			m->probes[i].where, m->probes[i].note);
+	fprintf(f, "events: %llu recorded, %llu lost%s",
+		(unsigned long long)m->recorded, (unsigned long long)m->lost,
+		m->lost ? " (ring buffer full: figures below undercount; try --ringbuf-mb)" : "");
+	if (m->stack_errors)
+		fprintf(f, ", %llu user stacks unreadable",
+			(unsigned long long)m->stack_errors);
+	if (m->late)
+		fprintf(f, ", %llu out of order", (unsigned long long)m->late);
+	fprintf(f, "\n\n");
+
+	if (m->has_gil)
+		report_gil_text(f, m, a, n);
+	else if (m->gil_note[0])
+		fprintf(f, "GIL: %s\n\n", m->gil_note);
+	fprintf(f, "Locks (wait: over contended acquisitions, those that slept in futex(2)):\n");
+	fprintf(f, "  %-16s %-30s %-7s %8s %8s %9s %9s %9s %9s %9s %9s %9s %9s\n",
+		"ADDR", "NAME", "KIND", "ACQ", "CONT", "WAIT-TOT", "WAIT-P50",
+		"WAIT-P99", "WAIT-MAX", "HOLD-TOT", "HOLD-P50", "HOLD-P99", "HOLD-MAX");
+	if (!nr_locks)
+		fprintf(f, "  (no lock was contended)\n");
+	for (size_t i = 0; i < nr_locks; i++)
+		print_lock(f, m, n, locks[i]);
+	if (!m->mutex_probes)
+		fprintf(f, "  ACQ and HOLD of mutexes are '-': they need --locks=all "
+			"(uprobes on pthread_mutex_lock/unlock, ~0.6 us a call); "
+			"contention comes from futex(2) alone.\n");
+	fprintf(f, "\nThreads:\n");
+	fprintf(f, "  %-8s %-16s %12s %12s %12s\n", "TID", "COMM", "LOCK-WAIT",
+		"LOCK-HOLD", "COND-WAIT");
+	for (size_t i = 0; i < nr_threads; i++) {
+		const struct thread_stats *t = threads[i];
+
+		fprintf(f, "  %-8u %-16s %12s %12s %12s%s\n", t->tid,
+			names__thread(n, t->tid), fmt_ns(t->lock_wait_ns, b[0], 32),
+			m->mutex_probes ? fmt_ns(t->lock_hold_ns, b[1], 32) : "-",
+			fmt_ns(t->cond_wait_ns, b[2], 32), t->exited ? "  (exited)" : "");
+	}
+}

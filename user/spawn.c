@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "spawn.h"
+
+static int resolve_exe(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	struct stat st;
+
+	if (strchr(name, '/')) {
+		if (!realpath(name, out))
+			return -errno;
+		goto check;
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path; *p;) {
+		const char *e = strchr(p, ':');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char cand[4096];
+
+		snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, n ? p : ".", name);
+		if (access(cand, X_OK) == 0 && realpath(cand, out))
+			goto check;
+		p += n + (e ? 1 : 0);
+		if (!e)
+			break;
+	}
+	return -ENOENT;
+check:
+	if (strlen(out) >= len || stat(out, &st) || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	if (access(out, X_OK))
+		return -EACCES;
+	return 0;
+}
+
+int spawn__fork(struct spawn *s, char **argv)
+{
+	int go[2], errp[2], err;
+	char path[4096];
+
+	memset(s, 0, sizeof(*s));
+	err = resolve_exe(argv[0], path, sizeof(path));
+	if (err) {
+		fprintf(stderr, "gilscope: cannot run '%s': %s\n", argv[0], strerror(-err));
+		return err;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	if (pipe2(go, O_CLOEXEC))
+		return -errno;
+	if (pipe2(errp, O_CLOEXEC)) {
+		err = -errno;
+		close(go[0]);
+		close(go[1]);
+		return err;
+	}
+	s->pid = fork();
+	if (s->pid < 0) {
+		err = -errno;
+		close(go[0]); close(go[1]); close(errp[0]); close(errp[1]);
+		return err;
+	}
+	if (s->pid == 0) {
+		char c;
+		int e;
+
+		close(go[1]);
+		close(errp[0]);
+		/* held here until the parent's probes are in place */
+		if (read(go[0], &c, 1) < 0)
+			_exit(127);
+		signal(SIGINT, SIG_DFL);
+		execv(s->path, argv);
+		e = errno;
+		if (write(errp[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(errp[1]);
+	s->go_fd = go[1];
+	s->err_fd = errp[0];
+	return 0;
+}
+
+int spawn__run_to_entry(struct spawn *s)
+{
+	int status, e = 0;
+
+	close(s->go_fd);	/* EOF: the child execs */
+	s->go_fd = -1;
+	if (waitpid(s->pid, &status, WUNTRACED) < 0)
+		return -errno;
+	if (WIFSTOPPED(status)) {
+		close(s->err_fd);
+		s->err_fd = -1;
+		return 0;
+	}
+	s->reaped = 1;
+	s->status = status;
+	if (read(s->err_fd, &e, sizeof(e)) == sizeof(e))
+		fprintf(stderr, "gilscope: cannot run '%s': %s\n", s->path, strerror(e));
+	else
+		fprintf(stderr, "gilscope: '%s' exited before its entry point was reached\n",
+			s->path);
+	close(s->err_fd);
+	s->err_fd = -1;
+	return e ? -e : -ECHILD;
+}
+
+int spawn__run_to_stop(struct spawn *s)
+{
+	int status;
+
+	kill(s->pid, SIGCONT);
+	if (waitpid(s->pid, &status, WUNTRACED) < 0)
+		return -errno;
+	if (WIFSTOPPED(status))
+		return 0;
+	s->reaped = 1;
+	s->status = status;
+	return -ECHILD;
+}
+
+void spawn__continue(struct spawn *s)
+{
+	kill(s->pid, SIGCONT);
+}
+
+int spawn__exited(struct spawn *s)
+{
+	int status;
+
+	if (s->reaped)
+		return 1;
+	if (waitpid(s->pid, &status, WNOHANG) == s->pid &&
+	    (WIFEXITED(status) || WIFSIGNALED(status))) {
+		s->reaped = 1;
+		s->status = status;
+	}
+	return s->reaped;
+}
+
+void spawn__end(struct spawn *s)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	if (s->pid <= 0 || spawn__exited(s))
+		return;
+	kill(s->pid, SIGCONT);
+	kill(s->pid, SIGTERM);
+	for (int i = 0; i < 100 && !spawn__exited(s); i++)
+		nanosleep(&ts, NULL);
+	if (!spawn__exited(s)) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, &s->status, 0);
+		s->reaped = 1;
+	}
+}

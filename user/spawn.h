@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * `gilscope -- CMD ARGS`: start a program so that no lock operation of it
+ * escapes the trace.  The child is forked and held; a one-shot uprobe on
+ * its entry point stops it once the dynamic loader has mapped its
+ * libraries; gilscope attaches as to any running process and continues it.
+ */
+#ifndef SPAWN_H
+#define SPAWN_H
+
+#include <sys/types.h>
+
+struct tracer;
+
+struct spawn {
+	pid_t pid;
+	int go_fd;	/* write end: closing it lets the child exec */
+	int err_fd;	/* read end: the child writes errno if exec fails */
+	char path[4096];
+	int status;	/* wait status once reaped */
+	int reaped;
+};
+
+/* Resolves @argv[0] like execvp and forks a held child.  0 or -errno
+ * (message printed). */
+int spawn__fork(struct spawn *s, char **argv);
+/* Lets the child exec and waits until it stops at its entry point.
+ * 0, or -errno when it could not start (message printed, child reaped). */
+int spawn__run_to_entry(struct spawn *s);
+/* Continues the stopped child until it stops again (a later one-shot
+ * stop).  0, or -ECHILD when it exited instead (reaped). */
+int spawn__run_to_stop(struct spawn *s);
+/* Continues the stopped child. */
+void spawn__continue(struct spawn *s);
+/* 1 once the child has exited (reaps it), else 0. */
+int spawn__exited(struct spawn *s);
+/* Ends a child that outlived the trace: SIGTERM, then SIGKILL after 1 s. */
+void spawn__end(struct spawn *s);
+
+#endif

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "stats.h"
+
+int samples__add(struct samples *s, uint64_t v)
+{
+	if (s->nr == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		uint64_t *n = realloc(s->v, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->v = n;
+		s->cap = cap;
+	}
+	s->v[s->nr++] = v;
+	s->total += v;
+	if (v > s->max)
+		s->max = v;
+	s->sorted = false;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint64_t samples__pct(struct samples *s, double pct)
+{
+	size_t rank;
+
+	if (!s->nr)
+		return 0;
+	if (!s->sorted) {
+		qsort(s->v, s->nr, sizeof(*s->v), cmp_u64);
+		s->sorted = true;
+	}
+	/* nearest rank: the smallest value with at least pct% at or below */
+	rank = (size_t)ceil(pct / 100.0 * (double)s->nr);
+	if (rank < 1)
+		rank = 1;
+	if (rank > s->nr)
+		rank = s->nr;
+	return s->v[rank - 1];
+}
+
+void samples__free(struct samples *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+const char *fmt_ns(uint64_t ns, char *buf, size_t len)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%lluns", (unsigned long long)ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1fus", ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.2fms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+	return buf;
+}
+
+void samples__print_log2(struct samples *s, FILE *f, const char *unit_name)
+{
+	uint64_t slots[65] = {0}, max_count = 0;
+	int top = -1;
+
+	for (size_t i = 0; i < s->nr; i++) {
+		int b = s->v[i] ? 64 - __builtin_clzll(s->v[i]) : 0;
+
+		slots[b]++;
+		if (b > top)
+			top = b;
+	}
+	if (top < 0)
+		return;
+	for (int i = 0; i <= top; i++)
+		if (slots[i] > max_count)
+			max_count = slots[i];
+	fprintf(f, "%24s : count    distribution\n", unit_name);
+	for (int i = 0; i <= top; i++) {
+		unsigned long long lo = i ? 1ULL << (i - 1) : 0;
+		unsigned long long hi = i ? (1ULL << i) - 1 : 0;
+		int stars = max_count ? (int)(slots[i] * 40 / max_count) : 0;
+		char bar[41];
+
+		memset(bar, '*', stars);
+		bar[stars] = 0;
+		fprintf(f, "%10llu -> %-10llu : %-8llu |%-40s|\n", lo, hi,
+			(unsigned long long)slots[i], bar);
+	}
+}

@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Address -> "module:symbol+off" for one target process.
+ *
+ * The file mappings of /proc/PID/maps are grouped into loads: one load is
+ * one mapped instance of an ELF file (a library opened twice with
+ * dlmopen() gives two).  A load's bias - runtime address minus link-time
+ * address - comes from its mapping with the lowest file offset and the
+ * PT_LOAD that covers that offset.  With it, an address resolves to a
+ * load when it lies inside the load's own mappings, or - for .bss, which
+ * the loader places in an anonymous mapping right after the file's - when
+ * it lies in anonymous mappings adjoining the load and address - bias
+ * falls in one of the file's PT_LOAD [p_vaddr, p_vaddr + p_memsz).
+ *
+ * ELF files are opened through /proc/PID/root, so a target in another
+ * mount namespace (a container) resolves against its own files, and are
+ * cached by path for the symboliser's life.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "elf_syms.h"
+#include "proc.h"
+#include "symbolize.h"
+
+#define NO_LOAD		SIZE_MAX
+#define DELETED		" (deleted)"
+
+struct sym_module {
+	char *path;		/* as /proc/PID/maps prints it: the cache key */
+	char *name;		/* basename, without " (deleted)" */
+	struct elf_file *ef;	/* NULL until opened, or when it cannot be */
+	int err;		/* why it cannot be: tried once, not per lookup */
+	size_t last_load;	/* while grouping mappings into loads */
+};
+
+struct sym_load {
+	size_t mod;		/* index in symbolizer.mods */
+	size_t first;		/* index in pm.maps of the lowest file offset */
+	uint64_t start;		/* of its first mapping */
+	uint64_t max_offset;	/* highest file offset seen, for grouping */
+	uint64_t bias;
+	int bias_err;		/* 1 until computed, then 0 or -errno */
+};
+
+struct symbolizer {
+	pid_t pid;
+	uint64_t page_size;
+	struct proc_maps pm;
+	size_t *map_load;	/* per pm.maps entry: its load or NO_LOAD */
+	struct sym_load *loads;	/* in address order of their first mapping */
+	size_t nr_loads;
+	struct sym_module *mods;
+	size_t nr_mods;
+	char exe[PATH_MAX];	/* readlink /proc/PID/exe, "" if unknown */
+	uint64_t exe_ino;
+};
+
+static bool is_file_map(const struct proc_map *m)
+{
+	/* "", "[heap]", "[vdso]", "[anon:...]" are not files */
+	return m->path[0] == '/';
+}
+
+static bool is_deleted(const char *path)
+{
+	size_t n = strlen(path), d = strlen(DELETED);
+
+	return n > d && !strcmp(path + n - d, DELETED);
+}
+
+static int add_module(struct symbolizer *s, const char *path, size_t *out)
+{
+	struct sym_module *mods, *m;
+	const char *base;
+
+	for (size_t i = 0; i < s->nr_mods; i++) {
+		if (!strcmp(s->mods[i].path, path)) {
+			*out = i;
+			return 0;
+		}
+	}
+	mods = realloc(s->mods, (s->nr_mods + 1) * sizeof(*mods));
+	if (!mods)
+		return -ENOMEM;
+	s->mods = mods;
+	m = &s->mods[s->nr_mods];
+	memset(m, 0, sizeof(*m));
+	m->err = 1;	/* not tried yet */
+	m->last_load = NO_LOAD;
+	m->path = strdup(path);
+	base = strrchr(path, '/') + 1;
+	m->name = strdup(base);
+	if (!m->path || !m->name) {
+		free(m->path);
+		free(m->name);
+		return -ENOMEM;
+	}
+	if (is_deleted(m->name))
+		m->name[strlen(m->name) - strlen(DELETED)] = 0;
+	*out = s->nr_mods++;
+	return 0;
+}
+
+/*
+ * Groups the file mappings into loads.  The loader maps a file's segments
+ * in increasing file offset order, so a mapping of the same path whose
+ * offset does not go beyond the previous one's starts another instance.
+ */
+static int build_loads(struct symbolizer *s)
+{
+	struct sym_load *loads = NULL;
+	size_t *map_load = NULL;
+	size_t nr = 0;
+	int err = 0;
+
+	if (s->pm.nr) {
+		map_load = calloc(s->pm.nr, sizeof(*map_load));
+		loads = calloc(s->pm.nr, sizeof(*loads));
+		if (!map_load || !loads) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+	}
+	for (size_t i = 0; i < s->nr_mods; i++)
+		s->mods[i].last_load = NO_LOAD;
+	for (size_t i = 0; i < s->pm.nr; i++) {
+		const struct proc_map *m = &s->pm.maps[i];
+		struct sym_module *mod;
+		size_t mi, li;
+
+		map_load[i] = NO_LOAD;
+		if (!is_file_map(m))
+			continue;
+		err = add_module(s, m->path, &mi);
+		if (err)
+			goto cleanup;
+		mod = &s->mods[mi];
+		li = mod->last_load;
+		/* RELRO splits the data PT_LOAD: one file page can be mapped twice in a row */
+		if (li == NO_LOAD || m->offset < loads[li].max_offset) {
+			li = nr++;
+			loads[li].mod = mi;
+			loads[li].first = i;
+			loads[li].start = m->start;
+			loads[li].bias_err = 1;
+			mod->last_load = li;
+		}
+		loads[li].max_offset = m->offset;
+		map_load[i] = li;
+	}
+cleanup:
+	if (err) {
+		free(map_load);
+		free(loads);
+		return err;
+	}
+	free(s->map_load);
+	free(s->loads);
+	s->map_load = map_load;
+	s->loads = loads;
+	s->nr_loads = nr;
+	return 0;
+}
+
+/* Re-reads /proc/PID/maps, for libraries loaded since the last read.  A
+ * process that has exited keeps its last snapshot. */
+static int refresh(struct symbolizer *s)
+{
+	struct proc_maps pm, old = s->pm;
+	int err;
+
+	err = proc_maps__read(s->pid, &pm);
+	if (err)
+		return err;
+	s->pm = pm;
+	err = build_loads(s);
+	if (err) {
+		s->pm = old;
+		proc_maps__free(&pm);
+		return err;
+	}
+	proc_maps__free(&old);
+	return 0;
+}
+
+/* The mapping holding @addr, reading maps again on a miss unless this
+ * call already has (*reread). */
+static const struct proc_map *find_map(struct symbolizer *s, uint64_t addr, bool *reread)
+{
+	const struct proc_map *m = proc_maps__find(&s->pm, addr);
+
+	if (m || *reread)
+		return m;
+	*reread = true;
+	if (refresh(s))
+		return NULL;
+	return proc_maps__find(&s->pm, addr);
+}
+
+static int open_module(struct symbolizer *s, struct sym_module *mod,
+		       const struct proc_map *m)
+{
+	char path[PATH_MAX + 64], gone[PATH_MAX];
+	int err;
+
+	if (mod->err <= 0)
+		return mod->err;
+	if (is_deleted(mod->path)) {
+		/* the file is gone from the tree but the mapping still holds it */
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+			 s->pid, m->start, m->end);
+		err = elf_file__open(path, &mod->ef);
+		if (!err)
+			goto done;
+		/* map_files wants CAP_SYS_ADMIN: try the path, a file may be back */
+		snprintf(gone, sizeof(gone), "%.*s",
+			 (int)(strlen(mod->path) - strlen(DELETED)), mod->path);
+		err = proc_root_path(s->pid, gone, path, sizeof(path));
+	} else {
+		err = proc_root_path(s->pid, mod->path, path, sizeof(path));
+	}
+	err = err ?: elf_file__open(path, &mod->ef);
+done:
+	mod->err = err;
+	return err;
+}
+
+/* Opens the load's file and works out its bias; 0 or -errno. */
+static int load_ready(struct symbolizer *s, struct sym_load *l, struct elf_file **ef)
+{
+	struct sym_module *mod = &s->mods[l->mod];
+	const struct proc_map *first = &s->pm.maps[l->first];
+	const struct elf_segment *segs;
+	uint64_t pg = s->page_size;
+	size_t nr;
+	int err;
+
+	err = open_module(s, mod, first);
+	if (err)
+		return err;
+	*ef = mod->ef;
+	if (l->bias_err <= 0)
+		return l->bias_err;
+	l->bias_err = -ENOENT;
+	if (!elf_file__is_dyn(mod->ef)) {	/* ET_EXEC: linked where it runs */
+		l->bias = 0;
+		l->bias_err = 0;
+		return 0;
+	}
+	/*
+	 * The loader maps each PT_LOAD from its offset rounded down to a
+	 * page, at its vaddr rounded down the same way: the first PT_LOAD
+	 * whose pages cover the mapping's offset says which vaddr it is.
+	 */
+	nr = elf_file__segments(mod->ef, &segs);
+	for (size_t i = 0; i < nr; i++) {
+		uint64_t off = segs[i].offset & ~(pg - 1);
+		uint64_t vaddr = segs[i].vaddr & ~(pg - 1);
+
+		if (first->offset < off ||
+		    first->offset >= segs[i].offset + segs[i].filesz)
+			continue;
+		l->bias = first->start - (vaddr + (first->offset - off));
+		l->bias_err = 0;
+		break;
+	}
+	return l->bias_err;
+}
+
+/* @vaddr lies in a PT_LOAD's memory image (file part or .bss). */
+static bool in_segments(struct elf_file *ef, uint64_t vaddr)
+{
+	const struct elf_segment *segs;
+	size_t nr = elf_file__segments(ef, &segs);
+
+	for (size_t i = 0; i < nr; i++)
+		if (vaddr >= segs[i].vaddr && vaddr - segs[i].vaddr < segs[i].memsz)
+			return true;
+	return false;
+}
+
+/*
+ * The load @addr (inside mapping @m) belongs to, with the file and the
+ * link-time address.  An address in a file mapping belongs to that
+ * mapping's load.  One in an anonymous mapping may be a load's .bss: the
+ * loader maps it right after the file's last page, and it may have been
+ * split since or merged into [heap], so walk back over adjoining
+ * non-file mappings to the file mapping they extend, and let that
+ * file's PT_LOAD ranges decide.  Looking no further keeps a lock on a
+ * stack or heap from opening every library in the process.
+ */
+static struct sym_load *find_load(struct symbolizer *s, const struct proc_map *m,
+				  uint64_t addr, struct elf_file **ef, uint64_t *vaddr)
+{
+	size_t i = m - s->pm.maps, li = s->map_load[i];
+	struct sym_load *l;
+
+	while (li == NO_LOAD) {
+		if (!i || s->pm.maps[i - 1].end != s->pm.maps[i].start)
+			return NULL;
+		li = s->map_load[--i];
+	}
+	l = &s->loads[li];
+	if (load_ready(s, l, ef))
+		return NULL;
+	*vaddr = addr - l->bias;
+	if (i != (size_t)(m - s->pm.maps) && !in_segments(*ef, *vaddr))
+		return NULL;
+	return l;
+}
+
+int symbolizer__new(pid_t pid, struct symbolizer **out)
+{
+	struct symbolizer *s;
+	char link[64];
+	struct stat st;
+	long pg;
+	int err;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->pid = pid;
+	pg = sysconf(_SC_PAGESIZE);
+	s->page_size = pg > 0 ? pg : 4096;
+	err = proc_maps__read(pid, &s->pm);
+	err = err ?: build_loads(s);
+	if (err)
+		goto cleanup;
+	/* the main executable, for symbolizer__sym_addr(s, "", ...) */
+	if (proc_exe(pid, s->exe, sizeof(s->exe)))
+		s->exe[0] = 0;
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	if (!stat(link, &st))
+		s->exe_ino = st.st_ino;
+cleanup:
+	if (err) {
+		symbolizer__free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+void symbolizer__free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nr_mods; i++) {
+		elf_file__close(s->mods[i].ef);
+		free(s->mods[i].path);
+		free(s->mods[i].name);
+	}
+	free(s->mods);
+	free(s->loads);
+	free(s->map_load);
+	proc_maps__free(&s->pm);
+	free(s);
+}
+
+int symbolizer__code(struct symbolizer *s, uint64_t addr, char *buf, size_t len)
+{
+	const struct proc_map *m;
+	struct elf_file *ef;
+	struct sym_load *l;
+	struct elf_sym sym;
+	bool reread = false;
+	uint64_t vaddr;
+	size_t li;
+
+	m = find_map(s, addr, &reread);
+	li = m ? s->map_load[m - s->pm.maps] : NO_LOAD;
+	if (li == NO_LOAD) {	/* unmapped, or anonymous code (a JIT's) */
+		snprintf(buf, len, "[unknown]");
+		return -ENOENT;
+	}
+	l = find_load(s, m, addr, &ef, &vaddr);
+	if (l && !elf_file__addr_to_sym(ef, vaddr, ELF_SYM_FUNC, &sym)) {
+		if (vaddr == sym.addr)
+			snprintf(buf, len, "%s:%s", s->mods[l->mod].name, sym.name);
+		else
+			snprintf(buf, len, "%s:%s+0x%" PRIx64, s->mods[l->mod].name,
+				 sym.name, vaddr - sym.addr);
+		return 0;
+	}
+	/* a file offset stays meaningful without symbols (addr2line -e) */
+	snprintf(buf, len, "%s+0x%" PRIx64, s->mods[s->loads[li].mod].name,
+		 m->offset + (addr - m->start));
+	return -ENOENT;
+}
+
+int symbolizer__data(struct symbolizer *s, uint64_t addr, char *buf, size_t len)
+{
+	const struct proc_map *m;
+	struct elf_file *ef;
+	struct sym_load *l;
+	struct elf_sym sym;
+	bool reread = false;
+	uint64_t vaddr;
+
+	if (len)
+		buf[0] = 0;
+	m = find_map(s, addr, &reread);
+	if (!m)
+		return -ENOENT;
+	l = find_load(s, m, addr, &ef, &vaddr);
+	if (!l || elf_file__addr_to_sym(ef, vaddr, ELF_SYM_OBJECT, &sym))
+		return -ENOENT;
+	if (vaddr == sym.addr)
+		snprintf(buf, len, "%s:%s", s->mods[l->mod].name, sym.name);
+	else
+		snprintf(buf, len, "%s:%s+%" PRIu64, s->mods[l->mod].name, sym.name,
+			 vaddr - sym.addr);
+	return 0;
+}
+
+/* A load of the main executable: /proc/PID/exe's path, or its inode
+ * should the two paths read differently. */
+static bool is_exe_load(struct symbolizer *s, size_t li)
+{
+	const struct sym_load *l = &s->loads[li];
+
+	if (s->exe[0] && !strcmp(s->mods[l->mod].path, s->exe))
+		return true;
+	return s->exe_ino && s->pm.maps[l->first].inode == s->exe_ino;
+}
+
+static int sym_addr_once(struct symbolizer *s, const char *prefix, const char *name,
+			 uint64_t *addr)
+{
+	size_t len = strlen(prefix);
+	bool any_exe = false;
+
+	if (!len) {
+		for (size_t i = 0; i < s->nr_loads && !any_exe; i++)
+			any_exe = is_exe_load(s, i);
+	}
+	/*
+	 * The first matching module that has the symbol.  Without a known
+	 * executable, the first load: the kernel maps the executable before
+	 * the loader maps anything, at the lowest address.
+	 */
+	for (size_t i = 0; i < s->nr_loads; i++) {
+		struct sym_load *l = &s->loads[i];
+		struct elf_file *ef;
+		struct elf_sym sym;
+
+		if (len ? strncmp(s->mods[l->mod].name, prefix, len) :
+			  any_exe ? !is_exe_load(s, i) : i != 0)
+			continue;
+		if (load_ready(s, l, &ef))
+			continue;
+		if (!elf_file__find_sym(ef, name, ELF_SYM_FUNC, &sym) ||
+		    !elf_file__find_sym(ef, name, ELF_SYM_OBJECT, &sym)) {
+			*addr = sym.addr + l->bias;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int symbolizer__sym_addr(struct symbolizer *s, const char *module_prefix,
+			 const char *sym, uint64_t *addr)
+{
+	int err = sym_addr_once(s, module_prefix, sym, addr);
+
+	/* perhaps a library loaded since the last read */
+	if (err == -ENOENT && !refresh(s))
+		err = sym_addr_once(s, module_prefix, sym, addr);
+	return err;
+}
+
+const char *symbolizer__module(struct symbolizer *s, uint64_t addr)
+{
+	bool reread = false;
+	const struct proc_map *m = find_map(s, addr, &reread);
+	size_t li = m ? s->map_load[m - s->pm.maps] : NO_LOAD;
+
+	return li == NO_LOAD ? NULL : s->mods[s->loads[li].mod].name;
+}
+
+bool symbolizer__is_return(struct symbolizer *s, uint64_t addr, uint64_t *target)
+{
+	const struct proc_map *m;
+	struct elf_file *ef;
+	uint8_t b[7];
+	uint64_t vaddr;
+	bool reread = true;	/* stack words are guesses: never re-read maps */
+
+	if (target)
+		*target = 0;
+	m = find_map(s, addr, &reread);
+	if (!m || m->perms[2] != 'x' || s->map_load[m - s->pm.maps] == NO_LOAD)
+		return false;
+	if (!find_load(s, m, addr, &ef, &vaddr) || vaddr < sizeof(b) ||
+	    elf_file__read(ef, vaddr - sizeof(b), b, sizeof(b)) != (long)sizeof(b))
+		return false;
+	if (target)
+		*target = 0;
+	if (b[2] == 0xe8) {	/* call rel32 */
+		int32_t rel;
+
+		memcpy(&rel, b + 3, 4);
+		if (target)
+			*target = addr + (int64_t)rel;
+		return true;
+	}
+	/* call *disp32(%rip) | call *%reg (REX.B optional) | call *disp8(%reg) */
+	return (b[1] == 0xff && b[2] == 0x15) ||
+	       (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) ||
+	       (b[4] == 0xff && (b[5] & 0xf8) == 0x50);
+}
+
+void symbolizer__preload(struct symbolizer *s)
+{
+	struct elf_file *ef;
+
+	for (size_t i = 0; i < s->nr_loads; i++)
+		load_ready(s, &s->loads[i], &ef);
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Names for addresses in a target process: code addresses as
+ * "module:symbol+0xoff", data addresses (locks) as "module:symbol+off".
+ * Keeps a snapshot of /proc/PID/maps (re-read on a miss, for libraries
+ * loaded after attach) and a cache of opened ELF files.
+ */
+#ifndef SYMBOLIZE_H
+#define SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct symbolizer;
+
+/* 0 or -errno. */
+int symbolizer__new(pid_t pid, struct symbolizer **out);
+void symbolizer__free(struct symbolizer *s);
+
+/* A code address: "libc.so.6:pthread_mutex_lock+0xe" when a FUNC symbol
+ * holds it, "libc.so.6+0x8c37e" when it is in a mapped file but no symbol
+ * holds it, "[unknown]" otherwise.  Module names are basenames.  Returns 0
+ * when a symbol was found, -ENOENT otherwise (@buf is still filled). */
+int symbolizer__code(struct symbolizer *s, uint64_t addr, char *buf, size_t len);
+
+/* A data address: "prog:table_lock" or "libfoo.so:cache_mutex+8" when an
+ * OBJECT symbol holds it (including .bss past the file-backed mapping).
+ * Returns 0, or -ENOENT with @buf set to "". */
+int symbolizer__data(struct symbolizer *s, uint64_t addr, char *buf, size_t len);
+
+/* Runtime address of @sym (a FUNC or OBJECT symbol) in the module whose
+ * basename starts with @module_prefix ("" for the main executable).
+ * Returns 0 or -ENOENT. */
+int symbolizer__sym_addr(struct symbolizer *s, const char *module_prefix,
+			 const char *sym, uint64_t *addr);
+
+/* Opens every file mapped now, so names still resolve after the target
+ * has exited (its files are read through /proc/PID/root, gone by then). */
+void symbolizer__preload(struct symbolizer *s);
+
+/* The basename of the file mapped at @addr, or NULL. */
+const char *symbolizer__module(struct symbolizer *s, uint64_t addr);
+
+/* True when @addr looks like a return address: inside an executable file
+ * mapping, right after a call instruction (e8 rel32, ff /2 forms).  For
+ * a direct call, @target (if not NULL) receives where it calls, else 0. */
+bool symbolizer__is_return(struct symbolizer *s, uint64_t addr, uint64_t *target);
+
+#endif

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * .gst trace files: a recording that `gilscope report` analyses later,
+ * elsewhere, without root.  The format is documented for other readers in
+ * docs/trace-format.md; in short:
+ *
+ *   file header (64 bytes): magic "GILSCOPE", major, minor, header size,
+ *     flags (INCOMPLETE until a clean close), chunk count of the close
+ *   chunks, each: a 24-byte header (magic "GSCK", type, raw length,
+ *     compressed length, CRC-32 of the compressed bytes, record count)
+ *     then zlib-compressed payload:
+ *       META   tag-length-value fields: target, probes, GIL, clock, counts
+ *       NAMES  the names of addresses and threads seen since the last one
+ *       EVENTS raw records of bpf/gilscope.h, in arrival order
+ *
+ * Chunks are written as events arrive, so a recording cut short keeps
+ * every complete chunk; the reader checks each chunk on its own, says
+ * where damage is, and resynchronises on the next chunk magic.
+ */
+#ifndef TRACEFILE_H
+#define TRACEFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define GST_MAGIC		"GILSCOPE"
+#define GST_CHUNK_MAGIC		0x4b435347u	/* "GSCK" little-endian */
+#define GST_MAJOR		1
+#define GST_MINOR		0
+#define GST_HEADER_SIZE		64
+#define GST_CHUNK_HDR_SIZE	24
+#define GST_FLAG_INCOMPLETE	1u
+#define GST_MAX_RAW		(64u << 20)	/* no chunk inflates past this */
+
+enum gst_chunk_type {
+	GST_CHUNK_META = 1,
+	GST_CHUNK_NAMES = 2,
+	GST_CHUNK_EVENTS = 3,
+};
+
+enum gst_name_kind {
+	GST_NAME_CODE = 1,
+	GST_NAME_DATA = 2,	/* empty string: no data symbol holds it */
+	GST_NAME_THREAD = 3,
+};
+
+/* META tags; append-only, explicit values. */
+enum gst_tag {
+	GST_TAG_PID = 1,		/* u32 */
+	GST_TAG_COMM = 2,		/* string */
+	GST_TAG_EXE = 3,
+	GST_TAG_BUILD_ID = 4,
+	GST_TAG_START_TS = 5,		/* u64, CLOCK_MONOTONIC ns */
+	GST_TAG_END_TS = 6,
+	GST_TAG_END_REASON = 7,
+	GST_TAG_RECORDED = 8,		/* u64 */
+	GST_TAG_LOST = 9,
+	GST_TAG_STACK_ERRORS = 10,
+	GST_TAG_PROBE = 11,		/* kind \0 where \0 note */
+	GST_TAG_MUTEX_PROBES = 12,	/* u8 */
+	GST_TAG_GIL = 13,		/* python \0 method \0 detail \0 module */
+	GST_TAG_GIL_ADDRS = 14,		/* 7 x u64: gil interval last_holder locked
+					 * switch_number cond mutex */
+	GST_TAG_GIL_INTERVAL = 15,	/* u64 us */
+	GST_TAG_GIL_SN_MEM = 16,	/* 2 x u64: at attach, at detach */
+	GST_TAG_GIL_NOTE = 17,		/* string */
+	GST_TAG_CLOCK = 18,		/* u32 clock id (1 = CLOCK_MONOTONIC) */
+	GST_TAG_BOOT_TO_WALL = 19,	/* i64 ns: CLOCK_REALTIME - CLOCK_MONOTONIC */
+	GST_TAG_LATE = 20,		/* u64 */
+	GST_TAG_TOP = 21,		/* u32 */
+	GST_TAG_HOST = 22,		/* string: uname */
+};
+
+struct report_meta;
+struct names;
+
+/* ---- writing ---- */
+
+struct gst_writer;
+
+/* Creates @path (never through a symlink, mode 0600, not over an existing
+ * file without @force) and writes the header and a first META chunk.
+ * 0 or -errno, with one line on stderr. */
+int gst_writer__open(const char *path, bool force, const struct report_meta *m,
+		     struct gst_writer **out);
+/* Adds a record; chunks are compressed and written when full. */
+int gst_writer__add(struct gst_writer *w, const void *rec, size_t size);
+/* Queues a name for the next NAMES chunk (written before the events that
+ * use it). */
+void gst_writer__name(struct gst_writer *w, int kind, uint64_t key, const char *name);
+/* Writes what is buffered (every second or so, live). */
+int gst_writer__flush(struct gst_writer *w);
+/* Writes the final META chunk, clears INCOMPLETE, closes.  0 or -errno. */
+int gst_writer__close(struct gst_writer *w, const struct report_meta *m);
+/* Closes without the final META (error paths): the file stays INCOMPLETE. */
+void gst_writer__abort(struct gst_writer *w);
+uint64_t gst_writer__bytes(const struct gst_writer *w);
+
+/* ---- reading ---- */
+
+struct gst_read_cb {
+	void (*meta_tag)(void *ctx, uint32_t tag, const void *val, uint32_t len);
+	void (*name)(void *ctx, int kind, uint64_t key, const char *name);
+	void (*record)(void *ctx, const void *rec, size_t size);
+	void *ctx;
+};
+
+struct gst_read_stats {
+	bool incomplete;		/* the writer never closed it */
+	uint64_t chunks, damaged, records, bad_records, bytes;
+	uint64_t resync_skipped;	/* bytes skipped to find the next chunk */
+	char first_error[256];		/* "file: damaged chunk at byte N: why" */
+};
+
+/* Streams @path through @cb: one chunk in memory at a time.  Returns 0
+ * when the file could be read (damage is counted in @st and reported on
+ * stderr), or -errno with one line on stderr when it is not a trace file
+ * at all (missing, a directory, wrong magic, future version, truncated
+ * header). */
+int gst_read(const char *path, const struct gst_read_cb *cb, struct gst_read_stats *st);
+
+/* Applies one META tag to @m (strings are copied). */
+void gst_meta_apply(struct report_meta *m, uint32_t tag, const void *val, uint32_t len);
+
+#endif

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <bpf/bpf.h>
+#include "gilscope.skel.h"
+#include "elf_syms.h"
+#include "events.h"
+#include "gil_profile.h"
+#include "insn.h"
+#include "proc.h"
+#include "report.h"
+#include "tracer.h"
+
+static bool verbose;
+
+/* Failures are reported by gilscope itself, in one line each; libbpf's
+ * own messages (debug and warnings) are detail for -v. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level;
+	if (!verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static void explain_load_error(int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		fprintf(stderr, "gilscope: not permitted to load BPF programs: run as root "
+			"(sudo), or grant CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN on older kernels)\n");
+	else if (access("/sys/kernel/btf/vmlinux", R_OK))
+		fprintf(stderr, "gilscope: this kernel has no BTF (/sys/kernel/btf/vmlinux): "
+			"it needs CONFIG_DEBUG_INFO_BTF=y\n");
+	else
+		fprintf(stderr, "gilscope: cannot load the BPF programs: %s (rerun with -v for libbpf's log)\n",
+			strerror(-err));
+}
+
+int tracer__open(struct tracer *t, const struct tracer_opts *o, struct report_meta *meta)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->meta = meta;
+	verbose = o->verbose;
+	libbpf_set_print(libbpf_print);
+
+	t->skel = gilscope_bpf__open();
+	if (!t->skel) {
+		err = -errno;
+		explain_load_error(err);
+		return err;
+	}
+	t->skel->rodata->capture_stacks = o->stacks;
+	t->skel->rodata->mutex_events = o->mutex_events;
+	err = bpf_map__set_max_entries(t->skel->maps.events,
+				       (unsigned)o->ringbuf_mb << 20);
+	if (err)
+		goto fail;
+	err = gilscope_bpf__load(t->skel);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	explain_load_error(err);
+	gilscope_bpf__destroy(t->skel);
+	t->skel = NULL;
+	return err;
+}
+
+int tracer__add_target(struct tracer *t, pid_t pid)
+{
+	__u32 key = pid;
+	__u8 one = 1;
+
+	if (bpf_map__update_elem(t->skel->maps.targets, &key, sizeof(key), &one,
+				 sizeof(one), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int tracer__set_gil(struct tracer *t, pid_t pid, const struct gil_location *gil)
+{
+	struct gs_gil_config c = {
+		.mutex = gil->mutex,
+		.locked = gil->locked,
+		.switch_number = gil->switch_number,
+		.last_holder = gil->last_holder,
+	};
+	__u32 key = pid;
+
+	if (bpf_map__update_elem(t->skel->maps.gils, &key, sizeof(key), &c,
+				 sizeof(c), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int add_link(struct tracer *t, struct bpf_link *l)
+{
+	if (!l)
+		return -errno;
+	if (t->nr_links == TRACER_MAX_LINKS) {
+		bpf_link__destroy(l);
+		return -E2BIG;
+	}
+	t->links[t->nr_links++] = l;
+	return 0;
+}
+
+static int attach_tp(struct tracer *t, struct bpf_program *p, const char *cat,
+		     const char *name)
+{
+	char where[128];
+	int err;
+
+	err = add_link(t, bpf_program__attach_tracepoint(p, cat, name));
+	if (err) {
+		if (access("/sys/kernel/tracing/events", F_OK) &&
+		    access("/sys/kernel/debug/tracing/events", F_OK))
+			fprintf(stderr, "gilscope: tracefs is not mounted: run "
+				"'mount -t tracefs tracefs /sys/kernel/tracing' and retry\n");
+		else
+			fprintf(stderr, "gilscope: cannot attach to tracepoint %s:%s: %s\n",
+				cat, name, strerror(-err));
+		return err;
+	}
+	snprintf(where, sizeof(where), "%s:%s", cat, name);
+	report_add_probe(t->meta, "tracepoint", where, NULL);
+	return 0;
+}
+
+int tracer__attach_tracepoints(struct tracer *t)
+{
+	struct gilscope_bpf *s = t->skel;
+	int err;
+
+	if (access("/sys/kernel/tracing/events", F_OK) &&
+	    access("/sys/kernel/debug/tracing/events", F_OK))
+		/* what `mount -t tracefs tracefs /sys/kernel/tracing` does;
+		 * failing is fine, attach_tp() then says how */
+		mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	err = attach_tp(t, s->progs.futex_enter, "syscalls", "sys_enter_futex");
+	err = err ?: attach_tp(t, s->progs.futex_exit, "syscalls", "sys_exit_futex");
+	err = err ?: attach_tp(t, s->progs.thread_exit, "sched", "sched_process_exit");
+	err = err ?: attach_tp(t, s->progs.thread_rename, "task", "task_rename");
+	return err;
+}
+
+/*
+ * Attaches @prog to function @func of @ef (file @path as the kernel should
+ * open it, @module its short name), at the cheapest safe instruction unless
+ * @at_entry (uretprobes must sit on the entry: they swap the return
+ * address at the stack pointer).
+ */
+static int attach_func(struct tracer *t, struct bpf_program *prog, pid_t pid,
+		       struct elf_file *ef, const char *path, const char *module,
+		       const char *func, unsigned keep_regs, bool retprobe)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	struct probe_site site = {0};
+	struct elf_sym sym;
+	uint8_t code[64];
+	uint64_t off;
+	char where[160], note[96];
+	long n;
+	int err;
+
+	err = elf_file__find_sym(ef, func, ELF_SYM_FUNC, &sym);
+	if (err)
+		return err;
+	n = elf_file__read(ef, sym.addr, code, sizeof(code));
+	if (n <= 0)
+		return -ENOENT;
+	if (retprobe) {
+		struct insn in;
+
+		site.emulated = insn_decode(code, n, &in) == 0 && insn_is_emulated(&in);
+	} else {
+		insn_find_probe_site(code, n, keep_regs, &site);
+	}
+	err = elf_file__vaddr_to_offset(ef, sym.addr + site.offset, &off);
+	if (err)
+		return err;
+	uo.retprobe = retprobe;
+	uo.bpf_cookie = site.sp_adjust;
+	err = add_link(t, bpf_program__attach_uprobe_opts(prog, pid, path, off, &uo));
+	if (err) {
+		fprintf(stderr, "gilscope: cannot attach a uprobe to %s:%s: %s\n",
+			module, func, strerror(-err));
+		return err;
+	}
+	if (site.offset)
+		snprintf(where, sizeof(where), "%s:%s+0x%x", module, func, site.offset);
+	else
+		snprintf(where, sizeof(where), "%s:%s", module, func);
+	snprintf(note, sizeof(note), "%s",
+		 site.emulated ? "emulated instruction (~0.6 us a hit)"
+			       : "single-stepped instruction (~12 us a hit)");
+	report_add_probe(t->meta, retprobe ? "uretprobe" : "uprobe", where, note);
+	return 0;
+}
+
+int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil)
+{
+	static const char *conds[] = {
+		"pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_clockwait",
+	};
+	struct gilscope_bpf *s = t->skel;
+	const struct proc_map *libc;
+	struct proc_maps pm = {0};
+	struct elf_file *ef = NULL;
+	char path[4096];
+	const char *module;
+	int err;
+
+	err = proc_maps__read(pid, &pm);
+	if (err) {
+		fprintf(stderr, "gilscope: cannot read /proc/%d/maps: %s\n", pid, strerror(-err));
+		return err;
+	}
+	libc = proc_maps__find_lib(&pm, "libc.so");
+	if (!libc)
+		libc = proc_maps__find_lib(&pm, "libc-");
+	if (!libc) {
+		report_add_probe(t->meta, "none", "libc",
+				 "no dynamic glibc mapped: futex(2) tracepoints only");
+		err = 0;
+		goto cleanup;
+	}
+	module = strrchr(libc->path, '/') ? strrchr(libc->path, '/') + 1 : libc->path;
+	proc_root_path(pid, libc->path, path, sizeof(path));
+	err = elf_file__open(path, &ef);
+	if (err) {
+		fprintf(stderr, "gilscope: cannot read %s: %s\n", path, strerror(-err));
+		goto cleanup;
+	}
+	for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++) {
+		err = attach_func(t, s->progs.cond_wait, pid, ef, path, module, conds[i],
+				  INSN_ARG_RDI | INSN_ARG_RSI, false);
+		err = err ?: attach_func(t, s->progs.cond_wait_ret, pid, ef, path, module,
+					 conds[i], 0, true);
+		if (err == -ENOENT)	/* older glibc: no clockwait */
+			err = 0;
+		if (err)
+			goto cleanup;
+	}
+	if (mutex_probes)
+		err = attach_func(t, s->progs.mutex_lock, pid, ef, path, module,
+				  "pthread_mutex_lock", INSN_ARG_RDI, false);
+	if (!err && (mutex_probes || gil))
+		err = attach_func(t, s->progs.mutex_unlock, pid, ef, path, module,
+				  "pthread_mutex_unlock", INSN_ARG_RDI, false);
+	if (err == -ENOENT)
+		fprintf(stderr, "gilscope: %s has no pthread_mutex_lock/unlock symbols\n", path);
+cleanup:
+	elf_file__close(ef);
+	proc_maps__free(&pm);
+	return err;
+}
+
+int tracer__attach_entry_stop(struct tracer *t, pid_t pid, const char *exe_path)
+{
+	struct elf_file *ef = NULL;
+	uint64_t off;
+	int err;
+
+	err = elf_file__open(exe_path, &ef);
+	if (err) {
+		fprintf(stderr, "gilscope: cannot run '%s': not an ELF program gilscope can read (%s)\n",
+			exe_path, strerror(-err));
+		return err;
+	}
+	err = elf_file__vaddr_to_offset(ef, elf_file__entry(ef), &off);
+	elf_file__close(ef);
+	if (err) {
+		fprintf(stderr, "gilscope: cannot find the entry point of %s\n", exe_path);
+		return err;
+	}
+	return tracer__attach_stop(t, pid, exe_path, off);
+}
+
+int tracer__attach_stop(struct tracer *t, pid_t pid, const char *path, uint64_t off)
+{
+	int err = 0;
+
+	tracer__detach_entry_stop(t);
+	t->entry_stop = bpf_program__attach_uprobe(t->skel->progs.stop_at_entry, false,
+						   pid, path, off);
+	if (!t->entry_stop) {
+		err = -errno;
+		fprintf(stderr, "gilscope: cannot attach to %s+0x%llx: %s\n", path,
+			(unsigned long long)off, strerror(-err));
+	}
+	return err;
+}
+
+void tracer__detach_entry_stop(struct tracer *t)
+{
+	bpf_link__destroy(t->entry_stop);
+	t->entry_stop = NULL;
+}
+
+void tracer__detach(struct tracer *t)
+{
+	tracer__detach_entry_stop(t);
+	for (int i = 0; i < t->nr_links; i++)
+		bpf_link__destroy(t->links[i]);
+	t->nr_links = 0;
+}
+
+void tracer__close(struct tracer *t)
+{
+	tracer__detach(t);
+	gilscope_bpf__destroy(t->skel);
+	t->skel = NULL;
+}
+
+int tracer__events_fd(struct tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.events);
+}
+
+uint64_t tracer__counter(struct tracer *t, int idx, uint64_t *per_cpu, int nr_cpus)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals, sum = 0;
+	__u32 key = idx;
+
+	if (ncpu <= 0)
+		return 0;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	if (!bpf_map__lookup_elem(t->skel->maps.counters, &key, sizeof(key), vals,
+				  ncpu * sizeof(*vals), 0)) {
+		for (int i = 0; i < ncpu; i++) {
+			sum += vals[i];
+			if (per_cpu && i < nr_cpus)
+				per_cpu[i] = vals[i];
+		}
+	}
+	free(vals);
+	return sum;
+}

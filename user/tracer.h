@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The BPF side's lifetime: open, configure, load, attach, detach.  Every
+ * link is owned here and destroyed by tracer__close() on every path; the
+ * links are file descriptors, so even a SIGKILLed gilscope leaves no probe
+ * behind (the kernel closes them).
+ */
+#ifndef TRACER_H
+#define TRACER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <bpf/libbpf.h>
+
+#define TRACER_MAX_LINKS 64
+
+struct gilscope_bpf;
+struct report_meta;
+
+struct tracer {
+	struct gilscope_bpf *skel;
+	struct bpf_link *links[TRACER_MAX_LINKS];
+	int nr_links;
+	struct bpf_link *entry_stop;
+	struct report_meta *meta;	/* probes attached are listed here */
+};
+
+struct tracer_opts {
+	bool stacks;
+	bool mutex_events;	/* --locks=all */
+	int ringbuf_mb;
+	bool verbose;
+};
+
+/* Opens and loads the BPF object.  0 or -errno (message printed). */
+int tracer__open(struct tracer *t, const struct tracer_opts *o, struct report_meta *meta);
+int tracer__add_target(struct tracer *t, pid_t pid);
+/* futex and thread tracepoints. */
+int tracer__attach_tracepoints(struct tracer *t);
+/* Tells BPF where @pid's GIL is (before tracer__attach_libc). */
+struct gil_location;
+int tracer__set_gil(struct tracer *t, pid_t pid, const struct gil_location *gil);
+/* pthread condvar probes (always), pthread_mutex_lock (@mutex_probes) and
+ * pthread_mutex_unlock (@mutex_probes or a GIL) in the libc that @pid
+ * maps.  A target without a dynamic libc gets a note, not an error: the
+ * futex tracepoints still see its contention. */
+int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil);
+/* The one-shot stop at a new program's entry point (see spawn.c). */
+int tracer__attach_entry_stop(struct tracer *t, pid_t pid, const char *exe_path);
+/* ... or at file offset @off of @path (an interpreter's "ready" point). */
+int tracer__attach_stop(struct tracer *t, pid_t pid, const char *path, uint64_t off);
+void tracer__detach_entry_stop(struct tracer *t);
+/* Detaches everything, keeping the maps for a last read. */
+void tracer__detach(struct tracer *t);
+void tracer__close(struct tracer *t);
+
+/* The ring buffer map's fd. */
+int tracer__events_fd(struct tracer *t);
+/* A per-CPU counter (enum gs_counter) summed over CPUs; @per_cpu, when
+ * not NULL, receives up to @nr_cpus values. */
+uint64_t tracer__counter(struct tracer *t, int idx, uint64_t *per_cpu, int nr_cpus);
+
+#endif
