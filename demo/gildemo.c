@@ -14,9 +14,10 @@
  *     request every 64 instructions, like the eval loop; "io-N" threads
  *     release the GIL around blocking calls, like Py_BEGIN_ALLOW_THREADS;
  *   - every take and drop is timed with CLOCK_MONOTONIC (the clock of
- *     bpf_ktime_get_ns) at the very start / end of gil_take and gil_drop,
- *     so an uprobe on gil_take's entry and a uretprobe on its return
- *     bracket the same interval; the totals go out as one JSON object.
+ *     bpf_ktime_get_ns): a take from gil_take's entry, a hold from the
+ *     unlock of the GIL's mutex with locked = 1 to its unlock with
+ *     locked = 0 (the moments the holder can run, and a waiter can take
+ *     over); the totals go out as one JSON object.
  *
  * The main thread never holds the GIL: it starts the workers and joins
  * them, so every acquisition in the run is a worker's.
@@ -190,8 +191,8 @@ enum tkind { KIND_CPU, KIND_IO };
 /* One acquisition, from gil_take's entry to gil_drop's entry. */
 struct hold_rec {
 	uint64_t take_ns;	/* gil_take entered */
-	uint64_t acq_ns;	/* gil_take about to return */
-	uint64_t rel_ns;	/* gil_drop entered */
+	uint64_t acq_ns;	/* mutex let go with locked = 1 */
+	uint64_t rel_ns;	/* mutex let go with locked = 0 */
 	uint32_t flags;
 };
 #define REC_WAITED	1u	/* the take waited on gil.cond */
@@ -443,15 +444,17 @@ void gil_take(struct tstate *ts)
 	if (__atomic_load_n(&gildemo_drop_request, __ATOMIC_RELAXED))
 		__atomic_store_n(&gildemo_drop_request, 0, __ATOMIC_RELAXED);
 
+	/* Ground truth: the hold begins as the GIL's mutex is let go with
+	 * locked = 1 - from here on this thread runs as the holder, and a
+	 * waiter can see that the GIL is taken. */
+	ts->acq_ns = now_ns();
 	xunlock(&gil->mutex);
 	errno = saved_errno;
 
-	/* Ground truth, last thing before returning (uretprobe's view). */
 	ts->acquisitions++;
 	ts->waits += waited;
 	ts->take_ns = t0;
 	ts->rec_waited = waited;
-	ts->acq_ns = now_ns();
 	ts->waited_ns += ts->acq_ns - t0;
 }
 
@@ -466,13 +469,10 @@ void gil_take(struct tstate *ts)
 __attribute__((noinline, noclone, used))
 void gil_drop(struct tstate *ts, int forced)
 {
-	/* Ground truth: first thing in, as an entry uprobe would see it. */
-	uint64_t t0 = now_ns();
 	struct gil *gil = &gildemo_gil;
 	bool switch_wait = false;
 	struct hold_rec rec;
-
-	ts->held_ns += t0 - ts->acq_ns;
+	uint64_t t0;
 
 	if (!__atomic_load_n(&gil->locked, __ATOMIC_RELAXED))
 		die("gil_drop: GIL is not locked");
@@ -482,6 +482,11 @@ void gil_drop(struct tstate *ts, int forced)
 	xlock(&gil->mutex);
 	__atomic_store_n(&gil->locked, 0, __ATOMIC_RELAXED);
 	xsignal(&gil->cond);
+	/* Ground truth: the hold ends as the mutex is let go with locked = 0,
+	 * when a waiter can take the GIL (not at entry: the mutex above can
+	 * be busy with a waking waiter for a while). */
+	t0 = now_ns();
+	ts->held_ns += t0 - ts->acq_ns;
 	xunlock(&gil->mutex);
 
 	/* FORCE_SWITCHING: if a drop was requested, do not run off and
