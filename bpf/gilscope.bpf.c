@@ -293,7 +293,7 @@ int BPF_KPROBE(mutex_lock, void *mutex)
  * drop_gil included, and the fields read here are the ones just written.
  */
 static __always_inline void emit_gil(struct pt_regs *ctx, __u32 tid,
-				     const struct gs_gil_config *g)
+				     struct gs_gil_config *g)
 {
 	struct gs_gil_event *e;
 	__u32 locked = 0;
@@ -314,6 +314,8 @@ static __always_inline void emit_gil(struct pt_regs *ctx, __u32 tid,
 	e->locked = locked;
 	e->pad = 0;
 	submit(e);
+	/* who holds it now, for the refcount watchpoints' "with the GIL?" */
+	g->holder_tid = locked ? tid : 0;
 }
 
 SEC("uprobe")
@@ -411,5 +413,54 @@ int stop_at_entry(struct pt_regs *ctx)
 {
 	if (target_tid())
 		bpf_send_signal(19 /* SIGSTOP */);
+	return 0;
+}
+
+/*
+ * A hardware watchpoint (perf_event breakpoint, write) on a watched
+ * reference count fired: the trap comes right after the writing
+ * instruction, in the writing thread.  The perf events are per thread of
+ * the target (inherited by the threads it creates), so no filter here.
+ */
+SEC("perf_event")
+int refcount_write(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct gs_refcount_event *e;
+	struct gs_gil_config *g;
+	__u64 addr = ctx->addr;
+	long n;
+
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, GS_EV_REFCOUNT_WRITE, tid, bpf_ktime_get_ns());
+	e->addr = addr;
+	e->value = 0;
+	bpf_probe_read_user(&e->value, sizeof(e->value), (void *)addr);
+	e->ip = PT_REGS_IP(&ctx->regs);
+	g = bpf_map_lookup_elem(&gils, &tgid);
+	if (!g) {
+		e->gil = GS_GIL_UNKNOWN;
+	} else if (g->holder_tid != GS_HOLDER_UNKNOWN) {
+		e->gil = g->holder_tid == tid ? GS_GIL_HELD : GS_GIL_NOT_HELD;
+	} else {
+		/* no take or drop seen yet: if nobody holds it, neither do we */
+		__u32 locked = 1;
+
+		bpf_probe_read_user(&locked, sizeof(locked), (void *)g->locked);
+		e->gil = locked ? GS_GIL_UNKNOWN : GS_GIL_NOT_HELD;
+	}
+	e->nr_frames = 0;
+	__builtin_memset(e->frames, 0, sizeof(e->frames));
+	if (capture_stacks) {
+		n = bpf_get_stack(ctx, e->frames, sizeof(e->frames), BPF_F_USER_STACK);
+		if (n > 0)
+			e->nr_frames = n / sizeof(__u64);
+		else
+			count(GS_CNT_STACK_ERR);
+	}
+	submit(e);
 	return 0;
 }

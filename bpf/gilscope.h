@@ -14,6 +14,8 @@
 #define GS_MAX_FRAMES	24	/* user stack frames kept per wait event */
 #define GS_MAX_TARGETS	64	/* processes traced at once */
 #define GS_STACK_WORDS	64	/* raw stack words kept per wait (512 bytes) */
+#define GS_MAX_WATCH	4	/* watched objects: x86 has 4 debug registers */
+#define GS_REF_FRAMES	8	/* user stack frames kept per refcount write */
 
 enum gs_event_type {
 	/* a futex wait syscall (FUTEX_WAIT*, FUTEX_LOCK_PI*) returned */
@@ -34,6 +36,8 @@ enum gs_event_type {
 	 * GIL (end of take_gil); with locked == 0: it let go (drop_gil) */
 	GS_EV_GIL_ACQUIRED	= 9,
 	GS_EV_GIL_RELEASED	= 10,
+	/* a watched reference count was written (hardware watchpoint) */
+	GS_EV_REFCOUNT_WRITE	= 11,
 	GS_EV_TYPE_MAX,
 };
 
@@ -120,6 +124,34 @@ struct gs_gil_config {
 	__u64 locked;
 	__u64 switch_number;
 	__u64 last_holder;
+	/* kept by BPF: the thread whose take of the GIL was seen last, 0
+	 * after a release; GS_HOLDER_UNKNOWN until the first of either */
+	__u32 holder_tid;
+	__u32 pad;
+};
+
+#define GS_HOLDER_UNKNOWN	0xffffffffu
+
+enum gs_gil_state {
+	GS_GIL_UNKNOWN = 0,	/* no GIL tracked, or no take/drop seen yet */
+	GS_GIL_HELD = 1,	/* the writing thread held the GIL */
+	GS_GIL_NOT_HELD = 2,
+};
+
+/*
+ * A write to a watched word (an object's reference count).  The debug
+ * trap fires right after the writing instruction; @value is read in the
+ * trap handler, so another CPU's write can land in between (ordering by
+ * time makes the last one right, see refstats.c).
+ */
+struct gs_refcount_event {
+	struct gs_event_hdr hdr;
+	__u64 addr;		/* the watched word */
+	__u64 value;		/* its value just after the write */
+	__u64 ip;		/* the instruction after the writing one */
+	__u32 gil;		/* enum gs_gil_state at the write */
+	__u32 nr_frames;
+	__u64 frames[GS_REF_FRAMES];	/* user stack, innermost first */
 };
 
 /* GS_EV_COND_WAIT: cond and mutex are the call's arguments.

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "analysis.h"
 #include "evsort.h"
+#include "report.h"
 
 /* Ring buffer records of one thread can be committed a little out of
  * order with other CPUs' records; 50 ms is far more than that. */
@@ -16,6 +19,23 @@ static void dispatch(const struct gs_event_hdr *e, size_t size, void *ctx)
 	lockstats__event(a->locks, e, size);
 	if (a->gil)
 		gilstats__event(a->gil, e, size);
+	if (a->ref)
+		refstats__event(a->ref, e, size);
+}
+
+int analysis__add_refcount(struct analysis *a, const struct report_meta *m)
+{
+	if (!m->nr_objects)
+		return 0;
+	a->ref = calloc(1, sizeof(*a->ref));
+	if (!a->ref)
+		return -ENOMEM;
+	refstats__init(a->ref, m->obj_addr, (char (*)[128])m->obj_name, m->nr_objects,
+		       m->start_ts);
+	for (int i = 0; i < a->ref->nr; i++)
+		if (m->obj_start_known[i])
+			refstats__set_start(a->ref, i, m->obj_start[i]);
+	return 0;
 }
 
 int analysis__add_gil(struct analysis *a, const struct gil_config *cfg)
@@ -66,6 +86,8 @@ void analysis__finish(struct analysis *a, uint64_t end_ts)
 	lockstats__finish(a->locks, end_ts);
 	if (a->gil)
 		gilstats__finish(a->gil, end_ts);
+	if (a->ref)
+		refstats__finish(a->ref, end_ts);
 }
 
 uint64_t analysis__late(struct analysis *a)
@@ -78,5 +100,8 @@ void analysis__free(struct analysis *a)
 	evsort__free(a->sort);
 	lockstats__free(a->locks);
 	gilstats__free(a->gil);
+	if (a->ref)
+		refstats__free(a->ref);
+	free(a->ref);
 	memset(a, 0, sizeof(*a));
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "gilstats.h"
 #include "lockstats.h"
+#include "refstats.h"
 
 struct evsort;
 struct names;
@@ -19,6 +20,7 @@ struct names;
 struct analysis {
 	struct lockstats *locks;
 	struct gilstats *gil;	/* NULL without a GIL */
+	struct refstats *ref;	/* NULL without watched objects */
 	struct evsort *sort;
 	uint64_t recorded;	/* records accepted */
 	/* optional: sees every record in time order (exports) */
@@ -31,6 +33,10 @@ int analysis__new(struct analysis *a, const struct lockstats_config *cfg,
 		  struct names *names);
 /* Adds the GIL analysis (before the first event). */
 int analysis__add_gil(struct analysis *a, const struct gil_config *cfg);
+/* Adds the refcount analysis of the objects @m watches (before the first
+ * event); a no-op when it watches none. */
+struct report_meta;
+int analysis__add_refcount(struct analysis *a, const struct report_meta *m);
 /* Makes sure a thread appears in the per-thread tables. */
 void analysis__add_thread(struct analysis *a, uint32_t tid);
 /* Takes one raw record (copied). */

@@ -28,6 +28,8 @@ static inline size_t gs_event_size(uint32_t type)
 	case GS_EV_THREAD_EXIT:
 	case GS_EV_THREAD_RENAME:
 		return sizeof(struct gs_thread_event);
+	case GS_EV_REFCOUNT_WRITE:
+		return sizeof(struct gs_refcount_event);
 	default:
 		return 0;
 	}

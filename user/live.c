@@ -30,6 +30,8 @@
 #include "timeline.h"
 #include "tracefile.h"
 #include "tracer.h"
+#include "watch.h"
+#include "gilscope.skel.h"
 
 static volatile sig_atomic_t exiting;
 
@@ -273,6 +275,7 @@ int cmd_trace(struct env *env)
 	struct gst_writer *wr = NULL;
 	uint64_t last_flush;
 	struct tracer tr = {0};
+	struct watchset watch = {0};
 	struct spawn sp = { .pid = -1, .go_fd = -1, .err_fd = -1 };
 	struct spawn *child = NULL;
 	struct outfile json = { .fd = -1 };
@@ -323,6 +326,26 @@ int cmd_trace(struct env *env)
 
 	if (env->gil != GIL_OFF && find_gil(env, &tr, meta, pid))
 		goto cleanup;
+	if (env->nr_objects) {
+		if (watch__resolve(&watch, pid, env->objects, env->nr_objects) ||
+		    watch__attach(&watch, pid, tr.skel->progs.refcount_write))
+			goto cleanup;
+		for (int i = 0; i < watch.nr; i++) {
+			meta->obj_addr[i] = watch.obj[i].addr;
+			snprintf(meta->obj_name[i], sizeof(meta->obj_name[i]), "%s",
+				 watch.obj[i].name);
+		}
+		meta->nr_objects = watch.nr;
+		/* a held child cannot write them until it is let go: read
+		 * where the counts start, exactly */
+		for (int i = 0; child && i < watch.nr; i++)
+			meta->obj_start_known[i] = !gil_read_mem(pid, watch.obj[i].addr,
+								 &meta->obj_start[i],
+								 sizeof(meta->obj_start[i]));
+		meta->watched_threads = watch.nr_threads;
+		report_add_probe(meta, "watchpoint", "refcount writes",
+				 "hardware breakpoint per object and thread (~1-2 us a write)");
+	}
 	err = tracer__attach_tracepoints(&tr);
 	err = err ?: tracer__attach_libc(&tr, pid, env->mutex_probes, meta->has_gil);
 	if (err) {
@@ -337,7 +360,8 @@ int cmd_trace(struct env *env)
 
 	if (symbolizer__new(pid, &sym) || names__new(pid, sym, &names) ||
 	    analysis__new(&an, &lcfg, names) ||
-	    (meta->has_gil && add_gil_analysis(&an, meta))) {
+	    (meta->has_gil && add_gil_analysis(&an, meta)) ||
+	    analysis__add_refcount(&an, meta)) {
 		fprintf(stderr, "gilscope: out of memory\n");
 		goto cleanup;
 	}
@@ -401,6 +425,7 @@ int cmd_trace(struct env *env)
 					     sizeof(meta->sn_end));
 
 	/* detach first, then drain what is already in the ring buffer */
+	watch__detach(&watch);
 	tracer__detach(&tr);
 	ring_buffer__consume(rb);
 	meta->lost = tracer__counter(&tr, GS_CNT_LOST, NULL, 0);
@@ -446,6 +471,7 @@ cleanup:
 	if (pidfd >= 0)
 		close(pidfd);
 	ring_buffer__free(rb);
+	watch__detach(&watch);
 	if (tr.skel)
 		tracer__close(&tr);
 	analysis__free(&an);

@@ -17,6 +17,8 @@ int main(int argc, char **argv)
 		mode = MODE_REPORT;
 	else if (argc > 1 && !strcmp(argv[1], "export"))
 		mode = MODE_EXPORT;
+	else if (argc > 1 && !strcmp(argv[1], "refcount"))
+		mode = MODE_REFCOUNT;
 	if (mode != MODE_TRACE) {
 		/* the subcommand becomes argv[0] of its own parse */
 		argc--;

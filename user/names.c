@@ -147,6 +147,15 @@ void names__note_event(struct names *n, const struct gs_event_hdr *e, size_t siz
 	case GS_EV_MUTEX_LOCK:
 		names__data(n, ((const struct gs_lock_event *)e)->addr);
 		break;
+	case GS_EV_REFCOUNT_WRITE: {
+		const struct gs_refcount_event *r = (const void *)e;
+
+		names__thread(n, e->tid);
+		names__code(n, r->ip);
+		for (uint32_t i = 0; i < r->nr_frames && i < GS_REF_FRAMES; i++)
+			names__code(n, r->frames[i]);
+		break;
+	}
 	case GS_EV_COND_WAIT:
 		names__data(n, ((const struct gs_cond_event *)e)->cond);
 		names__data(n, ((const struct gs_cond_event *)e)->mutex);

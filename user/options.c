@@ -35,6 +35,7 @@ static const char doc[] =
 
 static const char args_doc[] = "-p PID | -- CMD [ARGS...]\n"
 	"record -o FILE.gst (-p PID | -- CMD [ARGS...])\n"
+	"refcount --object OBJ[,OBJ] (-p PID | -- CMD [ARGS...])\n"
 	"report FILE.gst\n"
 	"export FILE.gst --format perfetto|csv|svg -o OUT";
 
@@ -58,6 +59,24 @@ static const char export_doc[] =
 "  gilscope export run.gst --format csv -o events.csv\n"
 "  gilscope export run.gst --format svg -o timeline.svg";
 
+static const char refcount_doc[] =
+"gilscope refcount: watch the reference counts of up to 4 objects with\n"
+"hardware watchpoints (a debug trap and a BPF program on every write) and\n"
+"report who writes them, how often, whether with the GIL held, and the\n"
+"lost updates that the sequence of values shows.  The rest of the usual\n"
+"report (GIL, locks) comes along.  The same section is added to any\n"
+"gilscope run or recording given --object.\n"
+"\v"
+"OBJECTS: None, True, False (CPython's singletons); an address in hex or\n"
+"decimal (what Python's id(obj) prints); or a data symbol,\n"
+"[module:]symbol[+offset].  The reference count is the object's first\n"
+"word (CPython's default builds, not free-threaded ones).\n"
+"\n"
+"EXAMPLES:\n"
+"  sudo gilscope refcount -p 1234 --object None -d 5\n"
+"  sudo gilscope refcount --object 140234567890 -- python3 app.py\n"
+"  sudo gilscope refcount --object gildemo_objects -- gildemo --objects 1";
+
 static const char report_doc[] =
 "gilscope report: analyse a .gst recording; prints the report the live run\n"
 "printed.  Needs no privileges.\n"
@@ -75,6 +94,7 @@ enum {
 	OPT_FORCE,
 	OPT_GIL,
 	OPT_FORMAT,
+	OPT_OBJECT,
 };
 
 static const struct argp_option opts[] = {
@@ -91,6 +111,9 @@ static const struct argp_option opts[] = {
 	{ "gil", OPT_GIL, "MODE", 0,
 	  "auto (default): trace the GIL of a CPython 3.8-3.13 or gildemo target; "
 	  "off: locks only; require: fail unless the target has a GIL gilscope knows", 0 },
+	{ "object", OPT_OBJECT, "OBJ[,OBJ]", 0, "Watch these objects' reference counts "
+	  "(up to 4): None, True, False, an address (id()), or [module:]symbol[+off]; "
+	  "see gilscope refcount --help", 0 },
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "Do not capture waiters' user stacks", 0 },
 	{ "top", OPT_TOP, "N", 0, "Call sites shown per lock (default 5)", 0 },
 	{ "ringbuf-mb", OPT_RINGBUF, "MB", 0, "Ring buffer size, a power of 2 (default 16)", 0 },
@@ -165,6 +188,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		else
 			argp_error(state, "invalid --gil '%s': expected auto, off or require", arg);
 		break;
+	case OPT_OBJECT: {
+		char *spec;
+
+		while ((spec = strsep(&arg, ",")) != NULL) {
+			if (!*spec)
+				argp_error(state, "--object: empty object name");
+			if (env->nr_objects == ENV_MAX_OBJECTS)
+				argp_error(state, "--object: at most %d objects (the CPU has %d "
+					   "debug registers)", ENV_MAX_OBJECTS, ENV_MAX_OBJECTS);
+			env->objects[env->nr_objects++] = spec;
+		}
+		break;
+	}
 	case OPT_NO_STACKS:
 		env->stacks = false;
 		break;
@@ -205,13 +241,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 					   "--format perfetto -o OUT");
 			if (!env->format || !env->output)
 				argp_error(state, "export needs --format perfetto|csv|svg and -o OUT");
-			if (env->pid || env->cmd || env->duration > 0)
-				argp_error(state, "export reads a recording: -p, -d and a command "
+			if (env->pid || env->cmd || env->duration > 0 || env->nr_objects)
+				argp_error(state, "export reads a recording: -p, -d, --object and a command "
 					   "belong to 'gilscope record'");
 			break;
 		}
 		if (env->format)
 			argp_error(state, "--format belongs to 'gilscope export'");
+		if (env->nr_objects && env->mode == MODE_REPORT)
+			argp_error(state, "--object belongs to a live run: the recording says "
+				   "what was watched");
+		if (env->mode == MODE_REFCOUNT && !env->nr_objects)
+			argp_error(state, "refcount needs --object: e.g. --object None, or an "
+				   "address from id(obj)");
 		if (env->mode == MODE_REPORT) {
 			if (!env->input)
 				argp_error(state, "report needs a trace file: gilscope report FILE.gst");
@@ -248,6 +290,9 @@ void options_parse(int argc, char **argv, struct env *env, int mode)
 	} else if (mode == MODE_REPORT) {
 		argp.doc = report_doc;
 		argp.args_doc = "FILE.gst";
+	} else if (mode == MODE_REFCOUNT) {
+		argp.doc = refcount_doc;
+		argp.args_doc = "--object OBJ[,OBJ] (-p PID | -- CMD [ARGS...])";
 	} else if (mode == MODE_EXPORT) {
 		argp.doc = export_doc;
 		argp.args_doc = "FILE.gst --format perfetto|csv|svg -o OUT";

@@ -17,7 +17,10 @@ enum cmd_mode {
 	MODE_RECORD,		/* gilscope record ... -o FILE */
 	MODE_REPORT,		/* gilscope report FILE */
 	MODE_EXPORT,		/* gilscope export FILE --format F -o OUT */
+	MODE_REFCOUNT,		/* gilscope refcount -p PID --object ADDR,... */
 };
+
+#define ENV_MAX_OBJECTS 4	/* GS_MAX_WATCH */
 
 struct env {
 	int mode;		/* enum cmd_mode */
@@ -34,6 +37,8 @@ struct env {
 	int ringbuf_mb;
 	bool force;
 	bool verbose;
+	char *objects[ENV_MAX_OBJECTS];	/* --object specs */
+	int nr_objects;
 	char **cmd;		/* after "--" */
 	int cmd_argc;
 };

@@ -39,6 +39,8 @@ static int start(struct replay *r)
 	r->an.tap_ctx = r->tap_ctx;
 	if (!r->err && r->meta->has_gil)
 		r->err = analysis__add_gil(&r->an, &gc);
+	if (!r->err)
+		r->err = analysis__add_refcount(&r->an, r->meta);
 	return r->err;
 }
 

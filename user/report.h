@@ -14,6 +14,7 @@
 #include "gil_profile.h"
 
 #define REPORT_MAX_PROBES 32
+#define REPORT_MAX_OBJECTS 4	/* GS_MAX_WATCH */
 
 struct probe_desc {
 	char where[160];	/* "libc.so.6:pthread_mutex_lock+0xe" */
@@ -43,6 +44,15 @@ struct report_meta {
 	uint64_t sn_start, sn_end;	/* ... right after attach / before detach */
 	char gil_note[256];		/* why there is no GIL section, if a Python */
 	int width;			/* timeline columns */
+	/* watched reference counts (--object) */
+	int nr_objects;
+	uint64_t obj_addr[REPORT_MAX_OBJECTS];
+	char obj_name[REPORT_MAX_OBJECTS][128];
+	/* the count when the watchpoints were set, when nothing could write
+	 * it meanwhile (a held child); else the first write's value is it */
+	bool obj_start_known[REPORT_MAX_OBJECTS];
+	uint64_t obj_start[REPORT_MAX_OBJECTS];
+	int watched_threads;		/* threads given watchpoints at attach */
 };
 
 struct analysis;
@@ -62,5 +72,11 @@ void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		     struct names *names);
 void report_gil_json(struct json *j, const struct report_meta *m, struct analysis *a,
 		     struct names *names);
+
+/* The refcount section (report_refcount.c): nothing / null without --object. */
+void report_refcount_text(FILE *f, const struct report_meta *m, struct analysis *a,
+			  struct names *names);
+void report_refcount_json(struct json *j, const struct report_meta *m, struct analysis *a,
+			  struct names *names);
 
 #endif

@@ -121,6 +121,7 @@ void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 		report_gil_json(&j, m, a, n);
 	else
 		json_null(&j, "gil");
+	report_refcount_json(&j, m, a, n);
 
 	json_arr_begin(&j, "locks");
 	for (size_t i = 0; i < nr_locks; i++)

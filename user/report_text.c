@@ -110,6 +110,7 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		report_gil_text(f, m, a, n);
 	else if (m->gil_note[0])
 		fprintf(f, "GIL: %s\n\n", m->gil_note);
+	report_refcount_text(f, m, a, n);
 	fprintf(f, "Locks (wait: over contended acquisitions, those that slept in futex(2)):\n");
 	fprintf(f, "  %-16s %-30s %-7s %8s %8s %9s %9s %9s %9s %9s %9s %9s %9s\n",
 		"ADDR", "NAME", "KIND", "ACQ", "CONT", "WAIT-TOT", "WAIT-P50",

@@ -17,6 +17,7 @@
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
@@ -188,6 +189,21 @@ static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool fi
 		}
 		if (m->gil_note[0])
 			err = err ?: tlv_str(&b, GST_TAG_GIL_NOTE, m->gil_note);
+		for (int i = 0; i < m->nr_objects && !err; i++) {
+			struct buf o = {0};
+			uint8_t a[8];
+
+			put64(a, m->obj_addr[i]);
+			err = buf_add(&o, a, 8) ?:
+			      buf_add(&o, m->obj_name[i], strlen(m->obj_name[i]));
+			err = err ?: tlv(&b, GST_TAG_OBJECT, o.p, o.len);
+			free(o.p);
+			if (m->obj_start_known[i]) {
+				uint64_t sv[2] = { m->obj_addr[i], m->obj_start[i] };
+
+				err = err ?: tlv(&b, GST_TAG_OBJECT_START, sv, sizeof(sv));
+			}
+		}
 	} else {
 		err = err ?: tlv_u64(&b, GST_TAG_END_TS, m->end_ts);
 		err = err ?: tlv_str(&b, GST_TAG_END_REASON, m->end_reason);
@@ -633,6 +649,21 @@ void gst_meta_apply(struct report_meta *m, uint32_t tag, const void *val, uint32
 			m->gil.cond = get64(p + 40);
 			m->gil.mutex = get64(p + 48);
 		}
+		break;
+	case GST_TAG_OBJECT:
+		if (len >= 8 && m->nr_objects < REPORT_MAX_OBJECTS) {
+			m->obj_addr[m->nr_objects] = get64(val);
+			copy_str(m->obj_name[m->nr_objects], sizeof(m->obj_name[0]),
+				 (const uint8_t *)val + 8, len - 8);
+			m->nr_objects++;
+		}
+		break;
+	case GST_TAG_OBJECT_START:
+		for (int i = 0; len == 16 && i < m->nr_objects; i++)
+			if (m->obj_addr[i] == get64(val)) {
+				m->obj_start[i] = get64((const uint8_t *)val + 8);
+				m->obj_start_known[i] = true;
+			}
 		break;
 	case GST_TAG_GIL_SN_MEM:
 		if (len == 16) {

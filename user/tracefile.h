@@ -71,6 +71,10 @@ enum gst_tag {
 	GST_TAG_LATE = 20,		/* u64 */
 	GST_TAG_TOP = 21,		/* u32 */
 	GST_TAG_HOST = 22,		/* string: uname */
+	GST_TAG_OBJECT = 23,		/* u64 address, then its name: one per
+					 * watched object, in --object order */
+	GST_TAG_OBJECT_START = 24,	/* 2 x u64: address, its count when the
+					 * watchpoints were set on a held child */
 };
 
 struct report_meta;

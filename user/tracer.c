@@ -90,6 +90,8 @@ int tracer__set_gil(struct tracer *t, pid_t pid, const struct gil_location *gil)
 		.locked = gil->locked,
 		.switch_number = gil->switch_number,
 		.last_holder = gil->last_holder,
+		/* who holds it now is not known until its first take or drop */
+		.holder_tid = GS_HOLDER_UNKNOWN,
 	};
 	__u32 key = pid;
 
