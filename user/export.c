@@ -166,7 +166,7 @@ static const char *ev_name(uint32_t t)
 {
 	static const char *n[] = { "?", "futex_wait", "futex_wake", "mutex_lock",
 		"mutex_unlock", "cond_wait", "cond_wait_ret", "thread_exit",
-		"thread_rename", "gil_acquired", "gil_released" };
+		"thread_rename", "gil_acquired", "gil_released", "refcount_write" };
 
 	return t < sizeof(n) / sizeof(n[0]) ? n[t] : "?";
 }
@@ -178,6 +178,7 @@ static void csv_row(const struct gs_event_hdr *e, size_t size, void *ctx)
 	uint64_t addr = 0, end = 0;
 	long long a1 = 0, a2 = 0;
 	char txt[32] = "";
+	const char *text = txt;
 
 	(void)size;
 	switch (e->type) {
@@ -212,6 +213,17 @@ static void csv_row(const struct gs_event_hdr *e, size_t size, void *ctx)
 		a1 = ((const struct gs_gil_event *)e)->switch_number;
 		a2 = ((const struct gs_gil_event *)e)->holder;
 		break;
+	case GS_EV_REFCOUNT_WRITE: {
+		const struct gs_refcount_event *w = (const void *)e;
+
+		/* the count written, the GIL state (enum gs_gil_state), and
+		 * the instruction after the writing one */
+		addr = w->addr;
+		a1 = (long long)w->value;
+		a2 = w->gil;
+		text = names__code(c->r->names, w->ip);
+		break;
+	}
 	}
 	if (addr)
 		an = names__data(c->r->names, addr);
@@ -220,7 +232,7 @@ static void csv_row(const struct gs_event_hdr *e, size_t size, void *ctx)
 	fprintf(c->f, ",0x%llx,", (unsigned long long)addr);
 	csv_str(c->f, an ? an : "");
 	fprintf(c->f, ",%llu,%lld,%lld,", (unsigned long long)end, a1, a2);
-	csv_str(c->f, txt);
+	csv_str(c->f, text);
 	fputc('\n', c->f);
 }
 

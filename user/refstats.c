@@ -178,6 +178,15 @@ static void lost_updates(struct ref_object *o)
 
 		if (!ip->writes)
 			continue;
+		/* an instruction that adds or takes several references at a
+		 * time (CPython's _Py_RefcntAdd, for [None] * n): the steps
+		 * seen are its moves */
+		if (sum > 3 * half + 1 || sum < -(3 * half + 1)) {
+			moved += ip->step_sum;
+			up |= sum > 0;
+			down |= sum < 0;
+			continue;
+		}
 		if (sum > half && sum > 0) {
 			moved += ip->writes;
 			up = true;

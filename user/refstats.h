@@ -21,7 +21,9 @@
  * its writes (those right after the same thread's previous write when
  * there are enough: another thread's write blurs a step), and their sign
  * is its direction (unclear, and net_lost unknown, when they do not lean
- * one way by half their count).  For an
+ * one way by half their count; an instruction whose steps average more
+ * than one and a half adds or takes several at a time, and is credited
+ * with its steps).  For an
  * object only incremented (or only decremented) while traced, |net_lost|
  * is exactly the number of lost updates; in general lost increments and
  * lost decrements cancel, so it is a lower bound.  Exact as long as no

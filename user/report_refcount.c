@@ -2,6 +2,7 @@
 /* The refcount section of the report (--object, gilscope refcount). */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include "analysis.h"
 #include "json.h"
 #include "names.h"
@@ -27,9 +28,13 @@ static void print_write(FILE *f, struct names *n, const char *indent,
 static void print_object(FILE *f, const struct report_meta *m, struct names *n,
 			 const struct ref_object *o, bool gil)
 {
-	fprintf(f, "  %s at 0x%" PRIx64 ": %" PRIu64 " writes (%.0f/s), %" PRIu64
+	if (strncmp(o->name, "0x", 2))
+		fprintf(f, "  %s at 0x%" PRIx64 ":", o->name, o->addr);
+	else
+		fprintf(f, "  object at 0x%" PRIx64 ":", o->addr);
+	fprintf(f, " %" PRIu64 " writes (%.0f/s), %" PRIu64
 		" by a different thread than the write before",
-		o->name, o->addr, o->writes, per_sec(o->writes, m), o->cross_thread_switches);
+		o->writes, per_sec(o->writes, m), o->cross_thread_switches);
 	if (o->writes > 1)
 		fprintf(f, " (%.0f%%)", 100.0 * o->cross_thread_switches / (o->writes - 1));
 	fprintf(f, "\n");
@@ -91,9 +96,10 @@ void report_refcount_text(FILE *f, const struct report_meta *m, struct analysis 
 
 	if (!r)
 		return;
-	fprintf(f, "Refcount writes (hardware watchpoints on %d object%s in %d thread%s; "
-		"a write's stack ends at the instruction after it):\n", r->nr,
-		r->nr == 1 ? "" : "s", m->watched_threads, m->watched_threads == 1 ? "" : "s");
+	fprintf(f, "Refcount writes (hardware watchpoints on %d object%s, set in %d thread%s "
+		"and inherited by those created since; a write's stack starts at the "
+		"instruction after it):\n", r->nr, r->nr == 1 ? "" : "s", m->watched_threads,
+		m->watched_threads == 1 ? "" : "s");
 	for (int i = 0; i < r->nr; i++)
 		print_object(f, m, n, &r->obj[i], m->has_gil);
 	if (!m->has_gil)

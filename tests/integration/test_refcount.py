@@ -1,0 +1,177 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Refcount-race statistics (hardware watchpoints) against ground truth:
+gildemo's own incref/decref counts and final values, the bad calls a
+workload makes itself, and CPython's None (mortal in 3.11, immortal in
+3.12+)."""
+import json
+import os
+import subprocess
+import time
+
+from common import (BUILD, GILSCOPE, Skip, find_pythons, python, require_root_bpf,
+                    run_traced, timeout, tmpdir, workload_py)
+
+GILDEMO = os.path.join(BUILD, "gildemo")
+OBJECTS = "gildemo_objects,gildemo_objects+64"
+
+
+def gildemo_refcount(args, objects=OBJECTS):
+    d = tmpdir()
+    truth_path = os.path.join(d, "truth.json")
+    rc, out, err, rep = run_traced(["refcount", "--object", objects],
+                                   [GILDEMO, "--json", truth_path, "--threads", "2",
+                                    "--duration", "0.7"] + args)
+    assert rc == 0, "gilscope exited %d: %s" % (rc, err)
+    with open(truth_path) as f:
+        truth = json.load(f)
+    assert rep["events"]["lost"] == 0, rep["events"]
+    return truth, rep["refcount"]["objects"], out
+
+
+def total(truth, index, key):
+    return sum(o[key] for t in truth["threads"] for o in t["objects"] if o["index"] == index)
+
+
+def test_racy_split_mode_lost_updates_equal_gildemo_truth():
+    """Incref-only and decref-only objects: every write moves the count one
+    way, so lost updates are exact: they must equal gildemo's own."""
+    require_root_bpf()
+    truth, objs, out = gildemo_refcount(["--objects", "2", "--gil", "off",
+                                         "--refcount", "plain", "--refops", "split"])
+    inc, dec = truth["objects"][0], truth["objects"][1]
+    # every write traced: one per incref / decref the threads counted
+    assert objs[0]["writes"] == total(truth, 0, "increfs"), (objs[0], inc)
+    assert objs[1]["writes"] == total(truth, 1, "decrefs"), (objs[1], dec)
+    assert objs[0]["lost_updates_exact"] and objs[0]["direction"] == 1, objs[0]
+    assert objs[1]["lost_updates_exact"] and objs[1]["direction"] == -1, objs[1]
+    assert objs[0]["lost_updates_detected"] == inc["lost_increments"], (objs[0], inc)
+    assert objs[1]["lost_updates_detected"] == dec["lost_decrements"], (objs[1], dec)
+    assert objs[0]["last_value"] == inc["actual"] and objs[1]["last_value"] == dec["actual"]
+    # no GIL taken at all: every write is without it
+    for o in objs:
+        assert o["writes_without_gil"] == o["writes"], o
+    assert "lost updates: %d (every write an increment: exact)" % inc["lost_increments"] in out
+
+
+def test_racy_pair_mode_net_lost_equals_gildemo_truth():
+    """Increfs and decrefs on one object: lost increments and decrements
+    cancel in the final value; gilscope's net figure must equal gildemo's."""
+    require_root_bpf()
+    truth, objs, out = gildemo_refcount(["--objects", "1", "--gil", "off",
+                                         "--refcount", "plain", "--refops", "pair"],
+                                        objects="gildemo_objects")
+    o, t = objs[0], truth["objects"][0]
+    assert o["writes"] == t["increfs"] + t["decrefs"], (o, t)
+    # known unless an instruction's direction is unclear; never a wrong number
+    assert o["net_lost"] is not None, o
+    assert o["net_lost"] == t["net_lost"], (o, t)
+    assert o["lost_updates_exact"] is False and o["lost_updates_detected"] == abs(t["net_lost"])
+
+
+def test_gil_and_atomic_modes_lose_nothing():
+    require_root_bpf()
+    truth, objs, out = gildemo_refcount(["--objects", "2", "--gil", "on",
+                                         "--refcount", "plain", "--refops", "split"])
+    for i, o in enumerate(objs):
+        assert truth["objects"][i]["net_lost"] == 0, truth["objects"][i]
+        assert o["lost_updates_detected"] == 0 and o["writes_without_gil"] == 0, o
+        assert o["writes"] > 1000, o
+    truth, objs, out = gildemo_refcount(["--objects", "2", "--gil", "off",
+                                         "--refcount", "atomic", "--refops", "split"])
+    for i, o in enumerate(objs):
+        assert truth["objects"][i]["net_lost"] == 0, truth["objects"][i]
+        assert o["lost_updates_detected"] == 0, o
+        assert o["writes_without_gil"] == o["writes"] > 1000, o
+
+
+@timeout(300)
+def test_none_is_written_in_311_and_immortal_in_312():
+    """The teaching point of PEP 683: threads touching None write its
+    reference count thousands of times a second on 3.11 (all with the GIL
+    held); 3.12 made None immortal, and the same loop writes it (almost)
+    never."""
+    require_root_bpf()
+    pys = find_pythons()
+    old = [p for l, p in pys if l.startswith("debian-3.11")] or \
+          [p for l, p in pys if l.split("-")[1].startswith(("3.11", "3.10", "3.9"))]
+    new = [p for l, p in pys if l.split("-")[1].startswith(("3.12", "3.13"))]
+    if not old or not new:
+        raise Skip("needs a CPython <= 3.11 and a 3.12+ (found %s)" % [l for l, _ in pys])
+    figures = {}
+    for label, py in (("old", old[0]), ("new", new[0])):
+        rc, out, err, rep = run_traced(["refcount", "--object", "None"],
+                                       [py, workload_py("refcount_none.py"), "2", "1"])
+        assert rc == 0, err
+        figures[label] = (rep["refcount"]["objects"][0], rep)
+    o, rep = figures["old"]
+    assert rep["events"]["lost"] == 0
+    assert o["writes_per_s"] > 2000, o
+    assert o["writes_without_gil"] == 0, o
+    assert o["lost_updates_detected"] == 0, o
+    # both worker threads wrote it
+    assert sum(1 for n in o["writes_by_thread"].values() if n > 100) >= 2, o
+    n, _ = figures["new"]
+    assert n["writes"] <= o["writes"] / 100, (n["writes"], o["writes"])
+
+
+@timeout(120)
+def test_ctypes_refcount_change_without_the_gil_is_caught():
+    """A CDLL call runs with the GIL released: Py_IncRef/Py_DecRef through
+    one write the count without it.  Each of the workload's bad calls must
+    be caught, with Py_IncRef / Py_DecRef on the stack; the other thread's
+    writes (with the GIL) must not be."""
+    require_root_bpf()
+    label, py = python("pyenv-3.11") if any(l.startswith("pyenv-3.11") for l, _ in
+                                             find_pythons()) else python("debian-3.11")
+    calls = 1000
+    wl = subprocess.Popen([py, workload_py("refcount_nogil_bug.py"), str(calls)],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    d = tmpdir()
+    try:
+        hello = json.loads(wl.stdout.readline())
+        out_json = os.path.join(d, "r.json")
+        tr = subprocess.Popen([GILSCOPE, "refcount", "-p", str(hello["pid"]),
+                               "--object", str(hello["addr"]), "--json", out_json],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # wait until it is tracing
+        line = tr.stderr.readline()
+        assert "tracing pid" in line, line + tr.stderr.read()
+        wl.stdin.write("go\n")
+        wl.stdin.flush()
+        done = json.loads(wl.stdout.readline())
+        wl.wait(timeout=60)
+        tr_out, tr_err = tr.communicate(timeout=60)
+        assert tr.returncode == 3, (tr.returncode, tr_err)   # the target exited
+        with open(out_json) as f:
+            o = json.load(f)["refcount"]["objects"][0]
+    finally:
+        if wl.poll() is None:
+            wl.kill()
+    assert o["writes_without_gil"] == 2 * done["bad_calls"], o
+    bad = {s["example"]["stack"][0].split(":")[-1].split("+")[0] for s in o["without_gil_stacks"]}
+    assert bad == {"Py_IncRef", "Py_DecRef"}, o["without_gil_stacks"]
+    assert all(s["example"]["tid"] == done["tid"] for s in o["without_gil_stacks"])
+    assert o["writes"] > o["writes_without_gil"], o
+    assert "writes without the GIL, by stack:" in tr_out
+
+
+def test_refcount_bad_input():
+    require_root_bpf()
+    cases = [
+        (["refcount", "--", "/bin/true"], 2, "refcount needs --object"),
+        (["--object", "a,b,c,d,e", "--", "/bin/true"], 2, "at most 4 objects"),
+        (["--object", "", "--", "/bin/true"], 2, "empty object name"),
+        (["refcount", "--object", "no_such_symbol", "--", "/bin/true"], 1,
+         "no such symbol in the target"),
+        (["refcount", "--object", "0x1001", "--", "/bin/true"], 1, "not an object"),
+        (["refcount", "--object", "None", "--", "/bin/true"], 1, "is it a CPython process"),
+        (["report", "--object", "None", "x.gst"], 2, "--object belongs to a live run"),
+    ]
+    for args, code, msg in cases:
+        r = subprocess.run([GILSCOPE] + args, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        assert r.returncode == code, (args, r.returncode, r.stderr)
+        assert msg in r.stderr, (args, r.stderr)
+        # one line saying what is wrong (argp adds its usage hint after it)
+        lines = [l for l in r.stderr.splitlines() if l and not l.startswith("Try ")]
+        assert len(lines) == 1, (args, r.stderr)
