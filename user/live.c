@@ -344,7 +344,7 @@ int cmd_trace(struct env *env)
 								 sizeof(meta->obj_start[i]));
 		meta->watched_threads = watch.nr_threads;
 		report_add_probe(meta, "watchpoint", "refcount writes",
-				 "hardware breakpoint per object and thread (~1-2 us a write)");
+				 "hardware breakpoint per object and thread (~16 us a write here)");
 	}
 	err = tracer__attach_tracepoints(&tr);
 	err = err ?: tracer__attach_libc(&tr, pid, env->mutex_probes, meta->has_gil);

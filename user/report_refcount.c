@@ -48,8 +48,8 @@ static void print_object(FILE *f, const struct report_meta *m, struct names *n,
 		fprintf(f, "lost updates: unknown (a writing instruction moved the count "
 			"both ways)\n");
 	else if (o->direction)
-		fprintf(f, "lost updates: %" PRIu64 " (every write an %s: exact)\n",
-			o->lost_updates, o->direction > 0 ? "increment" : "decrement");
+		fprintf(f, "lost updates: %" PRIu64 " (every write %s: exact)\n",
+			o->lost_updates, o->direction > 0 ? "an increment" : "a decrement");
 	else
 		fprintf(f, "lost updates: at least %" PRIu64 " (%s; lost increments and "
 			"decrements cancel)\n", o->lost_updates,
