@@ -180,11 +180,14 @@ static void lost_updates(struct ref_object *o)
 			continue;
 		/* an instruction that adds or takes several references at a
 		 * time (CPython's _Py_RefcntAdd, for [None] * n): the steps
-		 * seen are its moves */
-		if (sum > 3 * half + 1 || sum < -(3 * half + 1)) {
+		 * seen are its moves.  Judged on all its steps: racing writes
+		 * blur single steps both ways, but a one-at-a-time writer's
+		 * steps never add up to more than its writes. */
+		if (ip->step_sum * 2 > (int64_t)ip->writes * 3 ||
+		    ip->step_sum * 2 < -(int64_t)ip->writes * 3) {
 			moved += ip->step_sum;
-			up |= sum > 0;
-			down |= sum < 0;
+			up |= ip->step_sum > 0;
+			down |= ip->step_sum < 0;
 			continue;
 		}
 		if (sum > half && sum > 0) {

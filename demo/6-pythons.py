@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Demo 6: the same workload on every Python here, and what changes.
+
+Two threads doing `x = None` for a moment, on Debian's python3 and each
+pyenv build: gilscope traces the GIL and watches None's reference count.
+Up to 3.11 None is an ordinary object whose count every thread writes,
+with the GIL held; 3.12 made it immortal (PEP 683): no writes at all.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import demolib as d  # noqa: E402
+
+
+def main():
+    a = d.parse_args(__doc__)
+    d.need_root()
+    secs = "0.3" if a.quick else "1"
+    rows, summary = [], {}
+    for ver, py in d.pythons():
+        label = ("debian " if py.startswith("/usr/bin") else "pyenv ") + ver
+        rep, truth, _ = d.traced([py, os.path.join(d.WORKLOADS, "refcount_none.py"), "2", secs],
+                                 args=["refcount", "--object", "None"])
+        o = rep["refcount"]["objects"][0]
+        g = rep.get("gil")
+        tids = {t["tid"] for t in truth["threads"]}
+        ts = d.gil_threads(rep, tids)
+        loops = sum(t["loops"] for t in truth["threads"])
+        rows.append((label, g["method"] if g else "-", "%.0f" % o["writes_per_s"],
+                     o["writes_without_gil"] if o["writes_without_gil"] is not None else "-",
+                     "%.0f" % (loops / float(secs)), sum(t["acquisitions"] for t in ts)))
+        summary[ver] = {"none_writes": o["writes"], "none_writes_per_s": o["writes_per_s"],
+                        "without_gil": o["writes_without_gil"], "loops": loops}
+    print("2 threads doing `x = None`, traced, None's refcount watched:")
+    d.table(("PYTHON", "GIL FOUND BY", "NONE WRITES/S", "WITHOUT GIL", "LOOPS/S", "GIL ACQ"),
+            rows)
+    print()
+    print("Through 3.11, every `x = None` writes None's reference count twice (take the")
+    print("new reference, drop the old one), always with the GIL held (WITHOUT GIL 0).")
+    print("From 3.12, None is immortal: Py_INCREF and Py_DECREF see its special count")
+    print("and skip the write, so threads sharing None no longer fight over its cache")
+    print("line - a step towards the free-threaded build.  (LOOPS/S is slow under the")
+    print("watchpoint where writes happen: each write costs a debug trap.)")
+    d.write_summary(a.summary, summary)
+
+
+if __name__ == "__main__":
+    main()
