@@ -4,6 +4,7 @@
 #   make              build/gilscope, build/gildemo
 #   make test         unit + integration tests (integration needs root)
 #   make demo         the default teaching demo (needs root)
+#   make demos        the six teaching demos of docs/demos.md (needs root)
 #   make bench        traced/untraced ratios
 #   make vmlinux      regenerate vmlinux/<arch>/vmlinux.h from this kernel
 #   make SANITIZE=1   ASan + UBSan user space
@@ -51,7 +52,7 @@ DEMO_SRCS := $(wildcard demo/*.c)
 DEMO_BINS := $(patsubst demo/%.c,$(OUTPUT)/%,$(DEMO_SRCS))
 TEST_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,$(wildcard tests/workloads/*.c))
 
-.PHONY: all clean test unit demo bench vmlinux install fuzz deps traces
+.PHONY: all clean test unit demo demos bench vmlinux install fuzz deps traces
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -113,6 +114,10 @@ unit: $(OUTPUT)/unit_tests
 
 demo: deps all
 	$(Q)./demo/run-demo.sh $(OUTPUT)
+
+# the six teaching demos (docs/demos.md), one after another; needs root
+demos: deps all
+	$(Q)for d in demo/[1-6]-*.py; do GILSCOPE_BUILD=$(OUTPUT) python3 $$d || exit 1; echo; done
 
 traces: deps all
 	$(Q)./traces/make-traces.sh $(OUTPUT)

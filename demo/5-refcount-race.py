@@ -46,6 +46,8 @@ def main():
                               "split", "--duration", str(secs), "--json", truth_path] + args,
                              args=["refcount", "--object",
                                    "gildemo_objects,gildemo_objects+64"])
+        if not os.path.exists(truth_path):
+            sys.exit("demo: gildemo wrote no ground truth in mode '%s'" % label)
         with open(truth_path) as f:
             truth = json.load(f)
         objs = rep["refcount"]["objects"]
