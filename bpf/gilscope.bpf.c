@@ -388,6 +388,9 @@ int thread_exit(void *ctx)
 
 	if (!tid)
 		return 0;
+	/* a thread that dies inside futex() (exit_group, a signal) never
+	 * reaches the syscall's exit: its in-flight record must not stay */
+	bpf_map_delete_elem(&futex_calls, &tid);
 	bpf_get_current_comm(comm, sizeof(comm));
 	return emit_thread(GS_EV_THREAD_EXIT, tid, comm);
 }

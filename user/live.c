@@ -428,7 +428,12 @@ int cmd_trace(struct env *env)
 	watch__detach(&watch);
 	tracer__detach(&tr);
 	ring_buffer__consume(rb);
-	meta->lost = tracer__counter(&tr, GS_CNT_LOST, NULL, 0);
+	meta->lost = tracer__counter(&tr, GS_CNT_LOST, meta->lost_per_cpu, REPORT_MAX_CPUS);
+	meta->nr_cpus = libbpf_num_possible_cpus();
+	if (meta->nr_cpus > REPORT_MAX_CPUS)
+		meta->nr_cpus = REPORT_MAX_CPUS;
+	if (meta->nr_cpus < 0)
+		meta->nr_cpus = 0;
 	meta->stack_errors = tracer__counter(&tr, GS_CNT_STACK_ERR, NULL, 0);
 	analysis__finish(&an, meta->end_ts);
 	meta->recorded = coll.records;

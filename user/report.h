@@ -15,6 +15,7 @@
 
 #define REPORT_MAX_PROBES 32
 #define REPORT_MAX_OBJECTS 4	/* GS_MAX_WATCH */
+#define REPORT_MAX_CPUS 256
 
 struct probe_desc {
 	char where[160];	/* "libc.so.6:pthread_mutex_lock+0xe" */
@@ -28,6 +29,10 @@ struct report_meta {
 	char exe[512];
 	uint64_t start_ts, end_ts;	/* CLOCK_MONOTONIC ns */
 	uint64_t recorded, lost, stack_errors, late;
+	/* lost records by CPU (the ring buffer is shared; the counter is
+	 * per CPU: where the bursts were) */
+	int nr_cpus;
+	uint64_t lost_per_cpu[REPORT_MAX_CPUS];
 	struct probe_desc probes[REPORT_MAX_PROBES];
 	int nr_probes;
 	bool mutex_probes;		/* --locks=all */

@@ -85,6 +85,10 @@ void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 	json_obj_begin(&j, "events");
 	json_u64(&j, "recorded", m->recorded);
 	json_u64(&j, "lost", m->lost);
+	json_arr_begin(&j, "lost_per_cpu");
+	for (int i = 0; i < m->nr_cpus; i++)
+		json_u64(&j, NULL, m->lost_per_cpu[i]);
+	json_arr_end(&j);
 	json_u64(&j, "stack_errors", m->stack_errors);
 	json_u64(&j, "out_of_order", m->late);
 	json_obj_end(&j);

@@ -99,6 +99,12 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 	fprintf(f, "events: %llu recorded, %llu lost%s",
 		(unsigned long long)m->recorded, (unsigned long long)m->lost,
 		m->lost ? " (ring buffer full: figures below undercount; try --ringbuf-mb)" : "");
+	if (m->lost && m->nr_cpus) {
+		fprintf(f, ", lost per CPU:");
+		for (int i = 0; i < m->nr_cpus; i++)
+			if (m->lost_per_cpu[i])
+				fprintf(f, " cpu%d %llu", i, (unsigned long long)m->lost_per_cpu[i]);
+	}
 	if (m->stack_errors)
 		fprintf(f, ", %llu user stacks unreadable",
 			(unsigned long long)m->stack_errors);

@@ -209,6 +209,9 @@ static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool fi
 		err = err ?: tlv_str(&b, GST_TAG_END_REASON, m->end_reason);
 		err = err ?: tlv_u64(&b, GST_TAG_RECORDED, m->recorded);
 		err = err ?: tlv_u64(&b, GST_TAG_LOST, m->lost);
+		if (m->nr_cpus > 0)
+			err = err ?: tlv(&b, GST_TAG_LOST_PER_CPU, m->lost_per_cpu,
+					 m->nr_cpus * sizeof(m->lost_per_cpu[0]));
 		err = err ?: tlv_u64(&b, GST_TAG_STACK_ERRORS, m->stack_errors);
 		err = err ?: tlv_u64(&b, GST_TAG_LATE, m->late);
 		if (m->sn_mem) {
@@ -657,6 +660,11 @@ void gst_meta_apply(struct report_meta *m, uint32_t tag, const void *val, uint32
 				 (const uint8_t *)val + 8, len - 8);
 			m->nr_objects++;
 		}
+		break;
+	case GST_TAG_LOST_PER_CPU:
+		m->nr_cpus = 0;
+		for (uint32_t off = 0; off + 8 <= len && m->nr_cpus < REPORT_MAX_CPUS; off += 8)
+			m->lost_per_cpu[m->nr_cpus++] = get64((const uint8_t *)val + off);
 		break;
 	case GST_TAG_OBJECT_START:
 		for (int i = 0; len == 16 && i < m->nr_objects; i++)

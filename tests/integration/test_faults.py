@@ -7,7 +7,8 @@ import signal
 import subprocess
 import time
 
-from common import GILSCOPE, Skip, require_root_bpf, run_traced, tmpdir, workload
+from common import (GILSCOPE, Skip, parse_json_stdout, require_root_bpf, run_traced, timeout,
+                    tmpdir, workload)
 
 
 def longrunner():
@@ -77,6 +78,11 @@ def test_ring_buffer_overflow_is_counted_not_silent():
     lost = rep["events"]["lost"]
     assert lost > 0, rep["events"]
     assert "%d lost (ring buffer full" % lost in out, out[:1500]
+    # counted per CPU, and shown so: where the burst was
+    per_cpu = rep["events"]["lost_per_cpu"]
+    assert len(per_cpu) == os.cpu_count() and sum(per_cpu) == lost, rep["events"]
+    shown = " ".join("cpu%d %d" % (i, n) for i, n in enumerate(per_cpu) if n)
+    assert "lost per CPU: " + shown in out, out[:1500]
 
 
 def test_disk_full_while_recording_ends_on_a_whole_chunk():
@@ -101,3 +107,41 @@ def test_disk_full_while_recording_ends_on_a_whole_chunk():
         assert "incomplete (cut short)" in rep.stdout, rep.stdout[:500]
     finally:
         subprocess.run(["umount", mnt])
+
+
+@timeout(180)
+def test_thread_churn_every_thread_traced_and_named():
+    """600 threads created and destroyed in waves of 4, thousands a second,
+    each naming itself and taking one contended mutex: every one is in the
+    report, with its own name, and every acquisition is counted."""
+    require_root_bpf()
+    rc, out, err, rep = run_traced(["--locks=all"], [workload("churn"), "600", "4"])
+    assert rc == 0, err
+    truth = parse_json_stdout(out)
+    assert truth["threads_per_s"] > 200, truth["threads_per_s"]
+    assert rep["events"]["lost"] == 0, rep["events"]
+    by_tid = {t["tid"]: t for t in rep["threads"]}
+    for w in truth["threads"]:
+        t = by_tid.get(w["tid"])
+        assert t is not None, "thread %d (%s) not traced" % (w["tid"], w["name"])
+        assert t["comm"] == w["name"], (t, w)
+        assert t["exited"], t
+    lock = [l for l in rep["locks"] if (l["name"] or "").endswith(":churn_lock")]
+    assert lock and lock[0]["acquisitions"] == 600, lock
+
+
+@timeout(120)
+def test_fork_and_exec_children_are_not_followed_and_run_unharmed():
+    """gilscope traces the process it was given, not its children: a child
+    that execs and one that runs the parent's (probed) code on its own copy
+    of the lock both exit as they should, their locking is not in the
+    report, and the parent's locking after the fork still is."""
+    require_root_bpf()
+    rc, out, err, rep = run_traced(["--locks=all"], [workload("forker"), "200"])
+    assert rc == 0, err
+    truth = parse_json_stdout(out)
+    assert [c["status"] for c in truth["children"]] == [7, 0], truth
+    tids = {t["tid"] for t in rep["threads"]}
+    assert not tids & {c["pid"] for c in truth["children"]}, (tids, truth)
+    lock = [l for l in rep["locks"] if (l["name"] or "").endswith(":fork_lock")]
+    assert lock and lock[0]["acquisitions"] == truth["acquisitions"], (lock, truth)
