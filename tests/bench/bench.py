@@ -9,18 +9,59 @@ the ratio of the medians.  Nothing here is asserted: speed is measured,
 not tested.
 """
 import argparse
+import glob
 import json
 import os
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+# The classic bpftrace scripts, for the comparison in the same run:
+# pmlock/pmheld (uprobe + uretprobe on pthread_mutex_lock, uprobe on unlock)
+# and the naive GIL tracer (take_gil entry + return, drop_gil entry).
+PMLOCK = """
+uprobe:%(libc)s:pthread_mutex_lock /pid == cpid/ { @ls[tid] = nsecs; @la[tid] = arg0; }
+uretprobe:%(libc)s:pthread_mutex_lock /pid == cpid && @ls[tid]/ {
+    @wait = hist(nsecs - @ls[tid]); @hs[@la[tid]] = nsecs; delete(@ls[tid]); delete(@la[tid]); }
+uprobe:%(libc)s:pthread_mutex_unlock /pid == cpid && @hs[arg0]/ {
+    @held = hist(nsecs - @hs[arg0]); delete(@hs[arg0]); }
+END { clear(@ls); clear(@la); clear(@hs); clear(@wait); clear(@held); }
+"""
+GILBT = """
+uprobe:%(lib)s:take_gil /pid == cpid/ { @ts[tid] = nsecs; }
+uretprobe:%(lib)s:take_gil /pid == cpid && @ts[tid]/ {
+    @wait = hist(nsecs - @ts[tid]); delete(@ts[tid]); @hs[tid] = nsecs; }
+uprobe:%(lib)s:drop_gil /pid == cpid && @hs[tid]/ { @held = hist(nsecs - @hs[tid]); delete(@hs[tid]); }
+END { clear(@ts); clear(@hs); clear(@wait); clear(@held); }
+"""
+
+
+def libc_path():
+    for p in ("/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6"):
+        if os.path.exists(p):
+            return p
+    return None
+
+
+def bpftrace_mode(script):
+    """A mode that runs the workload under `bpftrace -e script -c CMD`."""
+    return ("bpftrace", script)
+
+
 def run(cmd, traced_args, gilscope, timeout=300):
-    full = cmd if traced_args is None else [gilscope] + traced_args + ["--"] + cmd
+    if traced_args is None:
+        full = cmd
+    elif isinstance(traced_args, tuple):
+        full = ["bpftrace", "-e", traced_args[1], "-c", " ".join(cmd)]
+    else:
+        full = [gilscope] + traced_args + ["--"] + cmd
     r = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=timeout)
     if r.returncode != 0:
@@ -57,6 +98,66 @@ def bench(name, cmd, modes, gilscope, reps, key=None):
     return rows
 
 
+def pyenv_python(minor):
+    """A pyenv CPython 3.<minor> with its libpython (for take_gil), or None."""
+    for root in (os.environ.get("PYENV_ROOT", ""), os.path.expanduser("~/.pyenv"),
+                 "/root/.pyenv"):
+        for py in sorted(glob.glob(os.path.join(root or "/nonexistent", "versions",
+                                                "3.%d.*" % minor, "bin", "python3.%d" % minor))):
+            libs = glob.glob(os.path.join(os.path.dirname(py), "..", "lib",
+                                          "libpython3.%d.so.1.0" % minor))
+            return py, (os.path.realpath(libs[0]) if libs else os.path.realpath(py))
+    return None, None
+
+
+def attach_detach(name, cmd, args, gilscope, reps):
+    """Time from starting `gilscope -p PID` to its "tracing" line (attach),
+    and from SIGINT to its exit with the report printed (detach)."""
+    att, det = [], []
+    for _ in range(reps):
+        wl = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        g = subprocess.Popen([gilscope, "-p", str(wl.pid)] + args, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        line = g.stderr.readline()
+        t1 = time.monotonic()
+        if "tracing pid" not in line:
+            wl.kill()
+            raise RuntimeError("attach failed: " + line + g.stderr.read())
+        time.sleep(0.5)
+        t2 = time.monotonic()
+        g.send_signal(signal.SIGINT)
+        g.communicate(timeout=60)
+        t3 = time.monotonic()
+        wl.kill()
+        wl.wait()
+        att.append((t1 - t0) * 1e3)
+        det.append((t3 - t2) * 1e3)
+    return (name, statistics.median(att), min(att), statistics.median(det), min(det))
+
+
+def capacity(hot, gilscope):
+    """The hot lock with every lock/unlock recorded, at ring buffer sizes
+    from 1 to 16 MB: the event rate the collector sustained, and what was
+    lost (counted, never silent) when the buffer was too small for it."""
+    rows = []
+    for mb in (1, 4, 16):
+        d = tempfile.mkdtemp(prefix="gilscope-bench-")
+        out = os.path.join(d, "r.json")
+        t0 = time.monotonic()
+        subprocess.run([gilscope, "--locks=all", "--gil=off", "--ringbuf-mb", str(mb),
+                        "--json", out, "--", hot, "-t", "2", "-n", "3000000"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        with open(out) as f:
+            rep = json.load(f)
+        shutil.rmtree(d, ignore_errors=True)
+        dur = rep["target"]["duration_ns"] / 1e9
+        ev = rep["events"]
+        rows.append((mb, ev["recorded"], ev["recorded"] / dur, ev["lost"]))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -67,23 +168,39 @@ def main():
     b = os.path.abspath(a.build)
     g = os.path.join(b, "gilscope")
     hot = os.path.join(b, "tests", "hotlock")
+    have_bt = shutil.which("bpftrace") is not None
+    libc = libc_path()
+    pm = [bpftrace_mode(PMLOCK % {"libc": libc})] if have_bt and libc else []
+    pm_modes = [("bpftrace pmlock/pmheld", pm[0])] if pm else []
     rows = []
+    # bpftrace's pmlock on 2M ops would take minutes: 200k for that row
     rows += bench("hotlock contended (2 threads, 1 mutex, 2M ops each)",
                   [hot, "-t", "2", "-n", "2000000"],
                   [("--locks=contended", []), ("--locks=all", ["--locks=all"])], g, a.reps)
+    rows += bench("hotlock contended (2 threads, 1 mutex, 200k ops each)",
+                  [hot, "-t", "2", "-n", "200000"],
+                  [("--locks=all", ["--locks=all"])] + pm_modes, g, a.reps)
     rows += bench("hotlock uncontended (2 threads, own mutexes, 2M ops each)",
                   [hot, "-t", "2", "-n", "2000000", "-u"],
                   [("--locks=contended", []), ("--locks=all", ["--locks=all"])], g, a.reps)
     wl = os.path.join(HERE, "..", "workloads")
-    for py in ("/usr/bin/python3",):
-        if not os.path.exists(py):
-            continue
-        rows += bench("CPython fib, 4 threads (%s)" % py,
+    pythons = []
+    if os.path.exists("/usr/bin/python3"):
+        pythons.append(("/usr/bin/python3", None))
+    py11, lib11 = pyenv_python(11)
+    if py11:
+        pythons.append((py11, lib11))
+    for py, lib in pythons:
+        gil_modes = [("GIL traced", [])]
+        if have_bt and lib:     # Debian's python3 is stripped: no take_gil
+            gil_modes.append(("bpftrace take/drop_gil", bpftrace_mode(GILBT % {"lib": lib})))
+        label = py if py.startswith("/usr") else "pyenv " + os.path.basename(py)
+        rows += bench("CPython fib, 4 threads (%s)" % label,
                       [py, os.path.join(wl, "fib_threads.py"), "4", "27"],
-                      [("GIL traced", [])], g, a.reps, key="phase")
-        rows += bench("CPython 200k small reads, GIL dropped per call (%s)" % py,
+                      gil_modes, g, a.reps, key="phase")
+        rows += bench("CPython 200k small reads, GIL dropped per call (%s)" % label,
                       [py, os.path.join(wl, "small_reads.py"), "200000"],
-                      [("GIL traced", [])], g, a.reps)
+                      gil_modes, g, a.reps)
     demo = os.path.join(b, "gildemo")
     if os.path.exists(demo):
         rows += bench("gildemo (2 CPU threads under its GIL)",
@@ -93,6 +210,28 @@ def main():
                                              "ratio", "min/min"))
     for r in rows:
         print("%-56.56s %-18s %9.1f %10.1f %7.2fx %7.2fx" % r)
+    if not have_bt:
+        print("(bpftrace is not installed: its rows are missing; apt-get install bpftrace)")
+
+    print()
+    print("attach / detach (gilscope -p PID; detach = SIGINT to exit, report included):")
+    print("%-44s %12s %9s %12s %9s" % ("target", "attach med", "min", "detach med", "min"))
+    targets = [("hotlock (default mode)", [hot, "-t", "2", "-n", "2000000000"], [])]
+    targets.append(("hotlock --locks=all", [hot, "-t", "2", "-n", "2000000000"],
+                    ["--locks=all"]))
+    for py, _ in pythons:
+        targets.append(("CPython fib (%s)" % os.path.basename(py),
+                        [py, os.path.join(wl, "fib_threads.py"), "2", "d30"], []))
+    for name, cmd, args in targets:
+        print("%-44s %9.1f ms %6.1f ms %9.1f ms %6.1f ms"
+              % attach_detach(name, cmd, args, g, max(3, a.reps)))
+
+    print()
+    print("collector capacity: hotlock, 2 threads, every lock/unlock recorded (--locks=all):")
+    print("%12s %12s %14s %10s" % ("ring buffer", "recorded", "events/s", "lost"))
+    for mb, rec, rate, lost in capacity(hot, g):
+        print("%9d MB %12d %14.0f %10d" % (mb, rec, rate, lost))
+    print()
     print("machine: %s, %d CPUs, kernel %s" % (os.uname().nodename, os.cpu_count(),
                                               os.uname().release))
 
