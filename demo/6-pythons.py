@@ -19,7 +19,7 @@ def main():
     d.need_root()
     secs = "0.3" if a.quick else "1"
     rows, summary = [], {}
-    for ver, py in d.pythons():
+    for ver, py in d.by_version(d.pythons()):
         label = ("debian " if py.startswith("/usr/bin") else "pyenv ") + ver
         rep, truth, _ = d.traced([py, os.path.join(d.WORKLOADS, "refcount_none.py"), "2", secs],
                                  args=["refcount", "--object", "None"])

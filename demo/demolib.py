@@ -41,8 +41,8 @@ def need_root():
 
 
 def pythons():
-    """[(version, path)] of every CPython 3.8-3.13 here (Debian's python3
-    and pyenv's), found at run time, oldest first."""
+    """[(version, path)] of every CPython 3.8-3.13 here, found at run time:
+    Debian's python3 first, then pyenv's.  (The tests find them here too.)"""
     found, seen = [], set()
     cands = ["/usr/bin/python3"]
     for root in (os.environ.get("PYENV_ROOT", ""), os.path.expanduser("~/.pyenv"),
@@ -61,12 +61,16 @@ def pythons():
             continue
         seen.add(real)
         found.append((r.stdout.strip(), p))
-    return sorted(found, key=lambda f: tuple(int(x) for x in f[0].split(".")))
+    return found
+
+
+def by_version(pys):
+    return sorted(pys, key=lambda f: tuple(int(x) for x in f[0].split(".")))
 
 
 def a_python():
     """Debian's python3 when there is one, else the first found."""
-    pys = sorted(pythons(), key=lambda p: not p[1].startswith("/usr/bin"))
+    pys = pythons()
     if not pys:
         sys.exit("demo: no CPython 3.8-3.13 on this machine")
     return pys[0]

@@ -4,7 +4,11 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "demo"))
+import demolib  # noqa: E402
 
 BUILD = os.environ.get("GILSCOPE_BUILD",
                        os.path.join(os.path.dirname(__file__), "..", "..", "build"))
@@ -97,32 +101,10 @@ def timeout(seconds):
 
 def find_pythons():
     """Every CPython 3.8-3.13 on this machine: Debian's /usr/bin/python3
-    and pyenv builds.  Returns [(label, path)], found at run time."""
-    import glob
-    import re
-    found, seen = [], set()
-    roots = [os.environ.get("PYENV_ROOT", ""), os.path.expanduser("~/.pyenv"), "/root/.pyenv"]
-    cands = ["/usr/bin/python3"]
-    for r in roots:
-        if r:
-            cands += sorted(glob.glob(os.path.join(r, "versions", "*", "bin", "python3.*")))
-    for p in cands:
-        if not re.search(r"python3(\.\d+)?$", p) or not os.access(p, os.X_OK):
-            continue
-        real = os.path.realpath(p)
-        if real in seen:
-            continue
-        r = subprocess.run([p, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        if r.returncode != 0:
-            continue
-        ver = r.stdout.strip()
-        if not (8 <= int(ver.split(".")[1]) <= 13):
-            continue
-        seen.add(real)
-        label = ("debian-" if p.startswith("/usr/bin") else "pyenv-") + ver
-        found.append((label, p))
-    return found
+    and pyenv builds.  Returns [(label, path)], found at run time (by the
+    demos' finder: one way to find them)."""
+    return [(("debian-" if p.startswith("/usr/bin") else "pyenv-") + ver, p)
+            for ver, p in demolib.pythons()]
 
 
 def python(label_prefix):
