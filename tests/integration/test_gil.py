@@ -93,15 +93,17 @@ def check_fib(label, py, interval_s, expect_hold_ns, strict=True):
     # the four threads' holds add up to the CPU-bound phase's wall time
     if strict:
         near(held_phase, truth["phase"]["wall_ns"], 0.05, 0, "%s held sum vs phase" % label)
-    # CPython asks the holder to drop only after a waiter's timed wait of
-    # one interval expires with no switch in between; a waiter that began
-    # waiting before the holder took the GIL sees the switch, so starts a
-    # new wait: holds last one to two intervals (a little more under
-    # scheduling noise).  Four threads' median of medians: 0.9-2.0x.
+    # CPython asks the holder to drop once a waiter's timed wait of one
+    # interval expires with no switch in between, so a hold lasts the
+    # interval plus the time to notice and hand over: the median of the
+    # threads' median holds is the interval within 20% at 5 ms (measured
+    # 5.11-5.18 ms on 3.8-3.13); at 1 ms a handover's own 0.1-0.3 ms on
+    # this 2-CPU VM is a bigger share (measured 1.10-1.27 ms): -20%/+50%.
     med = statistics.median(holds)
-    assert 0.9 * expect_hold_ns <= med <= 2.0 * expect_hold_ns, \
-        "%s median hold %d not in [%d, %d]" % (label, med, 0.9 * expect_hold_ns,
-                                              2.0 * expect_hold_ns)
+    hi = 1.2 if strict else 1.5
+    assert 0.8 * expect_hold_ns <= med <= hi * expect_hold_ns, \
+        "%s median hold %d not in [%d, %d]" % (label, med, 0.8 * expect_hold_ns,
+                                              hi * expect_hold_ns)
 
 
 @timeout(600)
