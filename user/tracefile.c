@@ -189,6 +189,11 @@ static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool fi
 		}
 		if (m->gil_note[0])
 			err = err ?: tlv_str(&b, GST_TAG_GIL_NOTE, m->gil_note);
+		if (m->nr_objects) {
+			uint32_t wt = m->watched_threads;
+
+			err = err ?: tlv(&b, GST_TAG_WATCHED_THREADS, &wt, 4);
+		}
 		for (int i = 0; i < m->nr_objects && !err; i++) {
 			struct buf o = {0};
 			uint8_t a[8];
@@ -661,6 +666,7 @@ void gst_meta_apply(struct report_meta *m, uint32_t tag, const void *val, uint32
 			m->nr_objects++;
 		}
 		break;
+	case GST_TAG_WATCHED_THREADS: if (len == 4) m->watched_threads = get32(val); break;
 	case GST_TAG_LOST_PER_CPU:
 		m->nr_cpus = 0;
 		for (uint32_t off = 0; off + 8 <= len && m->nr_cpus < REPORT_MAX_CPUS; off += 8)

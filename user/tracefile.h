@@ -74,6 +74,7 @@ enum gst_tag {
 	GST_TAG_OBJECT = 23,		/* u64 address, then its name: one per
 					 * watched object, in --object order */
 	GST_TAG_LOST_PER_CPU = 25,	/* u64 per CPU, CPU 0 first */
+	GST_TAG_WATCHED_THREADS = 26,	/* u32: threads given watchpoints at attach */
 	GST_TAG_OBJECT_START = 24,	/* 2 x u64: address, its count when the
 					 * watchpoints were set on a held child */
 };

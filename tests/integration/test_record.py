@@ -102,3 +102,20 @@ def test_damaged_and_foreign_files():
     assert rep.returncode == 1 and "No such file" in rep.stderr
     rep = gs(["report"])
     assert rep.returncode == 2 and "needs a trace file" in rep.stderr
+
+
+def test_refcount_report_prints_what_the_live_run_printed():
+    """The refcount section too goes through the one analysis path: the
+    recording's report is the live run's, and its JSON figures match."""
+    require_root_bpf()
+    d = tmpdir()
+    f = os.path.join(d, "ref.gst")
+    live = gs(["refcount", "--object", "gildemo_objects,gildemo_objects+64", "-o", f, "--",
+               os.path.join(BUILD, "gildemo"), "--threads", "2", "--duration", "0.5",
+               "--objects", "2", "--gil", "off", "--refops", "split", "--json", "/dev/null"])
+    assert live.returncode == 0, live.stderr
+    rep = gs(["report", f])
+    assert rep.returncode == 0, rep.stderr
+    assert report_part(live.stdout) == rep.stdout, \
+        "live and report differ:\n%s\n----\n%s" % (report_part(live.stdout), rep.stdout)
+    assert "Refcount writes" in rep.stdout and "gildemo_objects+64 at 0x" in rep.stdout

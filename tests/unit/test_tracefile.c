@@ -60,6 +60,15 @@ static void write_file(int n, bool close_it)
 	snprintf(m.exe, sizeof(m.exe), "/usr/bin/prog");
 	m.start_ts = 1000;
 	report_add_probe(&m, "uprobe", "libc.so.6:pthread_mutex_lock+0xe", "emulated");
+	/* watched objects, one with its starting count known */
+	m.nr_objects = 2;
+	m.obj_addr[0] = 0x5000;
+	snprintf(m.obj_name[0], sizeof(m.obj_name[0]), "None");
+	m.obj_addr[1] = 0x5040;
+	snprintf(m.obj_name[1], sizeof(m.obj_name[1]), "gildemo_objects+64");
+	m.obj_start_known[1] = true;
+	m.obj_start[1] = 1ULL << 48;
+	m.watched_threads = 3;
 	CHECK(gst_writer__open(path, false, &m, &w) == 0);
 	gst_writer__name(w, GST_NAME_DATA, 0x1234, "prog:table_lock");
 	for (int i = 0; i < n; i++) {
@@ -72,6 +81,10 @@ static void write_file(int n, bool close_it)
 	m.end_ts = 9999;
 	snprintf(m.end_reason, sizeof(m.end_reason), "duration");
 	m.recorded = n;
+	m.lost = 7;
+	m.nr_cpus = 3;
+	m.lost_per_cpu[0] = 2;
+	m.lost_per_cpu[2] = 5;
 	if (close_it) {
 		CHECK(gst_writer__close(w, &m) == 0);
 	} else {
@@ -104,6 +117,19 @@ TEST(tracefile_round_trip)
 	CHECK_STR(g.m.end_reason, "duration");
 	CHECK_U64(g.m.nr_probes, 1);
 	CHECK_STR(g.m.probes[0].where, "libc.so.6:pthread_mutex_lock+0xe");
+	CHECK_U64(g.m.nr_objects, 2);
+	CHECK_U64(g.m.obj_addr[0], 0x5000);
+	CHECK_STR(g.m.obj_name[0], "None");
+	CHECK(!g.m.obj_start_known[0]);
+	CHECK_STR(g.m.obj_name[1], "gildemo_objects+64");
+	CHECK(g.m.obj_start_known[1]);
+	CHECK_U64(g.m.obj_start[1], 1ULL << 48);
+	CHECK_U64(g.m.watched_threads, 3);
+	CHECK_U64(g.m.lost, 7);
+	CHECK_U64(g.m.nr_cpus, 3);
+	CHECK_U64(g.m.lost_per_cpu[0], 2);
+	CHECK_U64(g.m.lost_per_cpu[1], 0);
+	CHECK_U64(g.m.lost_per_cpu[2], 5);
 	CHECK(st.chunks >= 3);
 	/* never over an existing file without force */
 	{
