@@ -286,11 +286,14 @@ int BPF_KPROBE(mutex_lock, void *mutex)
 }
 
 /*
- * The GIL's own transitions.  CPython's take_gil() sets locked = 1 and
- * bumps switch_number under the GIL's mutex, drop_gil() sets locked = 0
- * under it; both then unlock it.  So this one probe, filtered on the GIL's
- * mutex, sees every acquisition and release, inlined copies of take_gil /
- * drop_gil included, and the fields read here are the ones just written.
+ * The GIL's own transitions.  Under the GIL's mutex, CPython's take_gil()
+ * sets locked = 1, bumps switch_number and signals switch_cond (FORCE_
+ * SWITCHING, always on POSIX); drop_gil() sets locked = 0 and signals
+ * cond.  So one probe on pthread_cond_signal, filtered on those two
+ * condvars, sees every acquisition and release - inlined copies of
+ * take_gil / drop_gil included - with the fields just written, and only
+ * those: a probe on pthread_mutex_unlock would also be hit by every other
+ * unlock in the process (the switch mutex's on each take, at least).
  */
 static __always_inline void emit_gil(struct pt_regs *ctx, __u32 tid,
 				     struct gs_gil_config *g)
@@ -319,18 +322,36 @@ static __always_inline void emit_gil(struct pt_regs *ctx, __u32 tid,
 }
 
 SEC("uprobe")
-int BPF_KPROBE(mutex_unlock, void *mutex)
+int BPF_KPROBE(cond_signal, void *cond)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct gs_gil_config *g;
 
-	if (!bpf_map_lookup_elem(&targets, &tgid))
-		return 0;
+	__u64 caller;
+	__u32 locked = 2;
+
 	g = bpf_map_lookup_elem(&gils, &tgid);
-	if (g && g->mutex == (__u64)mutex)
-		emit_gil(ctx, tid, g);
-	if (mutex_events)
+	if (!g || (g->cond != (__u64)cond && g->switch_cond != (__u64)cond))
+		return 0;
+	caller = caller_of(ctx);
+	if (caller >= g->libc_lo && caller < g->libc_hi)
+		return 0;
+	/* drop_gil signals cond with locked == 0, take_gil switch_cond with
+	 * locked == 1; anything else is not a change of hands */
+	bpf_probe_read_user(&locked, sizeof(locked), (void *)g->locked);
+	if (locked != (g->switch_cond == (__u64)cond))
+		return 0;
+	emit_gil(ctx, tid, g);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mutex_unlock, void *mutex)
+{
+	__u32 tid = target_tid();
+
+	if (tid && mutex_events)
 		emit_lock(ctx, tid, GS_EV_MUTEX_UNLOCK, (__u64)mutex);
 	return 0;
 }

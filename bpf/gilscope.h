@@ -32,8 +32,9 @@ enum gs_event_type {
 	GS_EV_THREAD_EXIT	= 7,
 	/* a thread of the target renamed itself (prctl/pthread_setname_np) */
 	GS_EV_THREAD_RENAME	= 8,
-	/* the GIL's mutex was unlocked with locked == 1: a thread took the
-	 * GIL (end of take_gil); with locked == 0: it let go (drop_gil) */
+	/* the GIL changed hands: take_gil signalled switch_cond with
+	 * locked == 1 (acquired), drop_gil signalled cond with locked == 0
+	 * (released); both under the GIL's mutex */
 	GS_EV_GIL_ACQUIRED	= 9,
 	GS_EV_GIL_RELEASED	= 10,
 	/* a watched reference count was written (hardware watchpoint) */
@@ -112,7 +113,7 @@ struct gs_gil_event {
 	__u64 mutex;		/* the GIL's mutex: which GIL */
 	__u64 switch_number;	/* after this acquisition */
 	__u64 holder;		/* last_holder (the PyThreadState) */
-	__u64 caller;		/* return address of pthread_mutex_unlock */
+	__u64 caller;		/* return address of pthread_cond_signal */
 	__u32 locked;
 	__u32 pad;
 };
@@ -124,6 +125,11 @@ struct gs_gil_config {
 	__u64 locked;
 	__u64 switch_number;
 	__u64 last_holder;
+	__u64 cond;		/* drop_gil signals it with locked == 0 */
+	__u64 switch_cond;	/* take_gil signals it with locked == 1 */
+	/* libc's code: a signal called from there is glibc's own (a condvar
+	 * waiter passing on a wake-up it may have stolen), not the GIL's */
+	__u64 libc_lo, libc_hi;
 	/* kept by BPF: the thread whose take of the GIL was seen last, 0
 	 * after a release; GS_HOLDER_UNKNOWN until the first of either */
 	__u32 holder_tid;

@@ -15,9 +15,10 @@
  *     release the GIL around blocking calls, like Py_BEGIN_ALLOW_THREADS;
  *   - every take and drop is timed with CLOCK_MONOTONIC (the clock of
  *     bpf_ktime_get_ns): a take from gil_take's entry, a hold from the
- *     unlock of the GIL's mutex with locked = 1 to its unlock with
- *     locked = 0 (the moments the holder can run, and a waiter can take
- *     over); the totals go out as one JSON object.
+ *     signal of switch_cond with locked = 1 to the signal of cond with
+ *     locked = 0 (both under the GIL's mutex: where the GIL changes
+ *     hands, and where a tracer of its condvars sees it); the totals go
+ *     out as one JSON object.
  *
  * The main thread never holds the GIL: it starts the workers and joins
  * them, so every acquisition in the run is a worker's.
@@ -191,8 +192,8 @@ enum tkind { KIND_CPU, KIND_IO };
 /* One acquisition, from gil_take's entry to gil_drop's entry. */
 struct hold_rec {
 	uint64_t take_ns;	/* gil_take entered */
-	uint64_t acq_ns;	/* mutex let go with locked = 1 */
-	uint64_t rel_ns;	/* mutex let go with locked = 0 */
+	uint64_t acq_ns;	/* switch_cond signalled, locked = 1 */
+	uint64_t rel_ns;	/* cond signalled, locked = 0 */
 	uint32_t flags;
 };
 #define REC_WAITED	1u	/* the take waited on gil.cond */
@@ -436,6 +437,10 @@ void gil_take(struct tstate *ts)
 		ts->retakes++;
 		ts->rec_retake = true;
 	}
+	/* Ground truth: the hold begins as the take is announced on
+	 * switch_cond, locked = 1 and the switch counted, under the GIL's
+	 * mutex (where a tracer of the GIL's condvars sees it). */
+	ts->acq_ns = now_ns();
 	xsignal(&gil->switch_cond);
 	xunlock(&gil->switch_mutex);
 
@@ -444,10 +449,6 @@ void gil_take(struct tstate *ts)
 	if (__atomic_load_n(&gildemo_drop_request, __ATOMIC_RELAXED))
 		__atomic_store_n(&gildemo_drop_request, 0, __ATOMIC_RELAXED);
 
-	/* Ground truth: the hold begins as the GIL's mutex is let go with
-	 * locked = 1 - from here on this thread runs as the holder, and a
-	 * waiter can see that the GIL is taken. */
-	ts->acq_ns = now_ns();
 	xunlock(&gil->mutex);
 	errno = saved_errno;
 
@@ -481,12 +482,12 @@ void gil_drop(struct tstate *ts, int forced)
 
 	xlock(&gil->mutex);
 	__atomic_store_n(&gil->locked, 0, __ATOMIC_RELAXED);
-	xsignal(&gil->cond);
-	/* Ground truth: the hold ends as the mutex is let go with locked = 0,
-	 * when a waiter can take the GIL (not at entry: the mutex above can
-	 * be busy with a waking waiter for a while). */
+	/* Ground truth: the hold ends as the release is announced on cond,
+	 * locked = 0 under the mutex (not at entry: the mutex above can be
+	 * busy with a waking waiter for a while). */
 	t0 = now_ns();
 	ts->held_ns += t0 - ts->acq_ns;
+	xsignal(&gil->cond);
 	xunlock(&gil->mutex);
 
 	/* FORCE_SWITCHING: if a drop was requested, do not run off and

@@ -43,6 +43,7 @@
 #define GIL_SWITCH_NUMBER	24	/* unsigned long */
 #define GIL_COND		32	/* pthread_cond_t */
 #define GIL_MUTEX		80	/* pthread_mutex_t */
+#define GIL_SWITCH_COND		120	/* pthread_cond_t (FORCE_SWITCHING) */
 #define GIL_SIZE		208
 
 /* glibc's x86-64 pthread_mutex_t (struct __pthread_mutex_s) */
@@ -173,6 +174,7 @@ static void fill(struct gil_location *o, uint64_t gil)
 	o->switch_number = gil + GIL_SWITCH_NUMBER;
 	o->cond = gil + GIL_COND;
 	o->mutex = gil + GIL_MUTEX;
+	o->switch_cond = gil + GIL_SWITCH_COND;
 }
 
 /* Both processes in one pid namespace (when it cannot be told: yes). */

@@ -4,8 +4,9 @@
  * process.  A profile yields a struct gil_location; from there on every
  * interpreter is traced the same way (see bpf/gilscope.bpf.c): the GIL is
  * a pthread mutex + condvar pair guarding a "locked" flag, as CPython
- * 3.2+ builds it, so an unlock of the GIL's mutex with locked == 1 is an
- * acquisition and with locked == 0 a release, and a wait on its condvar
+ * 3.2+ builds it (FORCE_SWITCHING's switch_cond beside them), so a signal
+ * of switch_cond with locked == 1 is an acquisition, a signal of the
+ * condvar with locked == 0 a release, and a wait on the condvar
  * (or futex wait on its mutex) is a thread waiting for it.
  *
  * Adding another interpreter's big lock means adding a profile, not a
@@ -29,6 +30,7 @@ struct gil_location {
 	uint64_t switch_number;	/* unsigned long */
 	uint64_t cond;		/* pthread_cond_t: waiters wait here */
 	uint64_t mutex;		/* pthread_mutex_t: guards the fields */
+	uint64_t switch_cond;	/* pthread_cond_t: signalled by every take */
 	char python[32];	/* "3.11.2", or "gildemo" */
 	char method[32];	/* "symbols", "runtime-offsets", "debug-offsets", "profile" */
 	char module[256];	/* the file holding the runtime (exe or libpython) */

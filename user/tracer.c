@@ -90,6 +90,8 @@ int tracer__set_gil(struct tracer *t, pid_t pid, const struct gil_location *gil)
 		.locked = gil->locked,
 		.switch_number = gil->switch_number,
 		.last_holder = gil->last_holder,
+		.cond = gil->cond,
+		.switch_cond = gil->switch_cond,
 		/* who holds it now is not known until its first take or drop */
 		.holder_tid = GS_HOLDER_UNKNOWN,
 	};
@@ -253,11 +255,35 @@ int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil
 	if (mutex_probes)
 		err = attach_func(t, s->progs.mutex_lock, pid, ef, path, module,
 				  "pthread_mutex_lock", INSN_ARG_RDI, false);
-	if (!err && (mutex_probes || gil))
+	if (!err && mutex_probes)
 		err = attach_func(t, s->progs.mutex_unlock, pid, ef, path, module,
 				  "pthread_mutex_unlock", INSN_ARG_RDI, false);
 	if (err == -ENOENT)
 		fprintf(stderr, "gilscope: %s has no pthread_mutex_lock/unlock symbols\n", path);
+	if (!err && gil) {
+		struct gs_gil_config c;
+		__u32 key = pid;
+
+		/* glibc's own calls of pthread_cond_signal are not the GIL's */
+		if (!bpf_map__lookup_elem(s->maps.gils, &key, sizeof(key), &c, sizeof(c), 0)) {
+			c.libc_lo = UINT64_MAX;
+			c.libc_hi = 0;
+			for (size_t i = 0; i < pm.nr; i++) {
+				const struct proc_map *m = &pm.maps[i];
+
+				if (m->perms[2] != 'x' || strcmp(m->path, libc->path))
+					continue;
+				c.libc_lo = m->start < c.libc_lo ? m->start : c.libc_lo;
+				c.libc_hi = m->end > c.libc_hi ? m->end : c.libc_hi;
+			}
+			bpf_map__update_elem(s->maps.gils, &key, sizeof(key), &c, sizeof(c),
+					     BPF_EXIST);
+		}
+		err = attach_func(t, s->progs.cond_signal, pid, ef, path, module,
+				  "pthread_cond_signal", INSN_ARG_RDI, false);
+		if (err == -ENOENT)
+			fprintf(stderr, "gilscope: %s has no pthread_cond_signal symbol\n", path);
+	}
 cleanup:
 	elf_file__close(ef);
 	proc_maps__free(&pm);
