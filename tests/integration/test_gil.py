@@ -95,12 +95,17 @@ def check_fib(label, py, interval_s, expect_hold_ns, strict=True):
         near(held_phase, truth["phase"]["wall_ns"], 0.05, 0, "%s held sum vs phase" % label)
     # CPython asks the holder to drop once a waiter's timed wait of one
     # interval expires with no switch in between, so a hold lasts the
-    # interval plus the time to notice and hand over: the median of the
-    # threads' median holds is the interval within 20% at 5 ms (measured
-    # 5.11-5.18 ms on 3.8-3.13); at 1 ms a handover's own 0.1-0.3 ms on
-    # this 2-CPU VM is a bigger share (measured 1.10-1.27 ms): -20%/+50%.
+    # interval plus the time to notice and hand over - and up to two
+    # intervals when the waiter that times out began waiting before the
+    # holder took the GIL.  Quiet, the median of the threads' median holds
+    # is the interval within 4% at 5 ms (5.11-5.18 ms on 3.8-3.13); with
+    # 4 threads and the collector on 2 CPUs, a busier collector (the
+    # sanitizer build) delays the waiters' wake-ups: 6.4 ms was seen, so
+    # +40%.  At 1 ms a handover's own 0.1-0.3 ms is a bigger share
+    # (1.10-1.27 ms quiet): +60%.  A misattributed stream is off by far
+    # more (the workload bug fixed here gave 0.07 ms).
     med = statistics.median(holds)
-    hi = 1.2 if strict else 1.5
+    hi = 1.4 if strict else 1.6
     assert 0.8 * expect_hold_ns <= med <= hi * expect_hold_ns, \
         "%s median hold %d not in [%d, %d]" % (label, med, 0.8 * expect_hold_ns,
                                               hi * expect_hold_ns)
