@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <bpf/libbpf.h>
 #include "analysis.h"
 #include "elf_syms.h"
@@ -411,8 +412,24 @@ int cmd_trace(struct env *env)
 		}
 		if (target_gone(pid, pidfd, child)) {
 			target_exited = true;
-			snprintf(meta->end_reason, sizeof(meta->end_reason), "%s",
-				 child ? "command exited" : "target exited");
+			if (!child)
+				snprintf(meta->end_reason, sizeof(meta->end_reason),
+					 "target exited");
+			else if (WIFSIGNALED(child->status)) {
+				snprintf(meta->end_reason, sizeof(meta->end_reason),
+					 "command killed by signal %d", WTERMSIG(child->status));
+				fprintf(stderr, "gilscope: the command was killed by signal %d (%s)%s\n",
+					WTERMSIG(child->status), strsignal(WTERMSIG(child->status)),
+					WTERMSIG(child->status) == SIGTRAP && watch.nr ?
+					": a watchpoint trap the kernel did not claim as "
+					"gilscope's (see the README's refcount section)" : "");
+			}
+			else if (WEXITSTATUS(child->status))
+				snprintf(meta->end_reason, sizeof(meta->end_reason),
+					 "command exited %d", WEXITSTATUS(child->status));
+			else
+				snprintf(meta->end_reason, sizeof(meta->end_reason),
+					 "command exited");
 			break;
 		}
 	}

@@ -16,6 +16,9 @@ def run_demo(name):
     summary = os.path.join(tmpdir(), "summary.json")
     r = subprocess.run(["python3", os.path.join(DEMO, name), "--quick", "--summary", summary],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    if r.returncode == 75:
+        raise Skip("the kernel killed the watched program with SIGTRAP three times in a "
+                   "row (see the README's refcount section)")
     assert r.returncode == 0, (name, r.returncode, r.stdout[-2000:], r.stderr[-2000:])
     with open(summary) as f:
         return json.load(f), r.stdout

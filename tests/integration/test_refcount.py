@@ -9,7 +9,7 @@ import subprocess
 import time
 
 from common import (BUILD, GILSCOPE, Skip, find_pythons, python, require_root_bpf,
-                    run_traced, timeout, tmpdir, workload_py)
+                    run_watched, timeout, tmpdir, workload_py)
 
 GILDEMO = os.path.join(BUILD, "gildemo")
 OBJECTS = "gildemo_objects,gildemo_objects+64"
@@ -18,10 +18,11 @@ OBJECTS = "gildemo_objects,gildemo_objects+64"
 def gildemo_refcount(args, objects=OBJECTS):
     d = tmpdir()
     truth_path = os.path.join(d, "truth.json")
-    rc, out, err, rep = run_traced(["refcount", "--object", objects],
+    rc, out, err, rep = run_watched(["refcount", "--object", objects],
                                    [GILDEMO, "--json", truth_path, "--threads", "2",
                                     "--duration", "0.7"] + args)
     assert rc == 0, "gilscope exited %d: %s" % (rc, err)
+    assert rep["target"]["ended_by"] == "command exited", rep["target"]
     with open(truth_path) as f:
         truth = json.load(f)
     assert rep["events"]["lost"] == 0, rep["events"]
@@ -99,9 +100,10 @@ def test_none_is_written_in_311_and_immortal_in_312():
         raise Skip("needs a CPython <= 3.11 and a 3.12+ (found %s)" % [l for l, _ in pys])
     figures = {}
     for label, py in (("old", old[0]), ("new", new[0])):
-        rc, out, err, rep = run_traced(["refcount", "--object", "None"],
-                                       [py, workload_py("refcount_none.py"), "2", "1"])
+        rc, out, err, rep = run_watched(["refcount", "--object", "None"],
+                                        [py, workload_py("refcount_none.py"), "2", "1"])
         assert rc == 0, err
+        assert rep["target"]["ended_by"] == "command exited", rep["target"]
         figures[label] = (rep["refcount"]["objects"][0], rep)
     o, rep = figures["old"]
     assert rep["events"]["lost"] == 0
@@ -123,7 +125,27 @@ def test_ctypes_refcount_change_without_the_gil_is_caught():
     require_root_bpf()
     label, py = python("pyenv-3.11") if any(l.startswith("pyenv-3.11") for l, _ in
                                              find_pythons()) else python("debian-3.11")
-    calls = 1000
+    for attempt in (1, 2):
+        got = ctypes_bug_run(py, 1000)
+        if got:
+            break
+        print("the target was killed by SIGTRAP (unclaimed watchpoint trap): again")
+    else:
+        raise Skip("the kernel killed the target with SIGTRAP under watchpoints twice in "
+                   "a row (see the README's refcount section)")
+    o, done, tr_out = got
+    assert o["writes_without_gil"] == 2 * done["bad_calls"], o
+    bad = {s["example"]["stack"][0].split(":")[-1].split("+")[0] for s in o["without_gil_stacks"]}
+    assert bad == {"Py_IncRef", "Py_DecRef"}, o["without_gil_stacks"]
+    assert all(s["example"]["tid"] == done["tid"] for s in o["without_gil_stacks"])
+    assert o["writes"] > o["writes_without_gil"], o
+    assert "writes without the GIL, by stack:" in tr_out
+
+
+def ctypes_bug_run(py, calls):
+    """One run of the bug workload under `gilscope refcount -p`: (object
+    figures, the workload's own JSON, gilscope's text), or None when the
+    kernel killed the workload with SIGTRAP."""
     wl = subprocess.Popen([py, workload_py("refcount_nogil_bug.py"), str(calls)],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     d = tmpdir()
@@ -138,8 +160,12 @@ def test_ctypes_refcount_change_without_the_gil_is_caught():
         assert "tracing pid" in line, line + tr.stderr.read()
         wl.stdin.write("go\n")
         wl.stdin.flush()
-        done = json.loads(wl.stdout.readline())
+        line = wl.stdout.readline()
         wl.wait(timeout=60)
+        if wl.returncode == -5:
+            tr.communicate(timeout=60)
+            return None
+        done = json.loads(line)
         tr_out, tr_err = tr.communicate(timeout=60)
         assert tr.returncode == 3, (tr.returncode, tr_err)   # the target exited
         with open(out_json) as f:
@@ -147,12 +173,7 @@ def test_ctypes_refcount_change_without_the_gil_is_caught():
     finally:
         if wl.poll() is None:
             wl.kill()
-    assert o["writes_without_gil"] == 2 * done["bad_calls"], o
-    bad = {s["example"]["stack"][0].split(":")[-1].split("+")[0] for s in o["without_gil_stacks"]}
-    assert bad == {"Py_IncRef", "Py_DecRef"}, o["without_gil_stacks"]
-    assert all(s["example"]["tid"] == done["tid"] for s in o["without_gil_stacks"])
-    assert o["writes"] > o["writes_without_gil"], o
-    assert "writes without the GIL, by stack:" in tr_out
+    return o, done, tr_out
 
 
 def test_refcount_bad_input():
