@@ -18,7 +18,7 @@ def main():
     a = d.parse_args(__doc__)
     d.need_root()
     ver, py = d.a_python()
-    n = 27 if a.quick else 30
+    n = 29 if a.quick else 30
     rows, walls = [], {}
     for nthreads in (1, 2, 4):
         rep, truth, _ = d.traced([py, os.path.join(d.WORKLOADS, "fib_threads.py"),

@@ -22,7 +22,7 @@ def main():
     a = d.parse_args(__doc__)
     d.need_root()
     ver, py = d.a_python()
-    n = 28 if a.quick else 31
+    n = 30 if a.quick else 31
 
     rep, truth, _ = d.traced([py, os.path.join(d.WORKLOADS, "fib_threads.py"), "2", str(n)],
                              svg=a.svg, name="4-threads")

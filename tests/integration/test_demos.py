@@ -37,7 +37,9 @@ def test_demo2_fib_threads_do_not_scale():
     s, out = run_demo("2-fib-threads.py")
     w = s["wall_ns"]
     # twice and four times the work take about twice and four times as long
-    assert w["2"] > 1.5 * w["1"] and w["4"] > 1.5 * w["2"], w
+    # (threads running in parallel would keep them near 1x; 1.3x leaves
+    # room for a noisy one-thread run on a busy 2-CPU machine)
+    assert w["2"] > 1.3 * w["1"] and w["4"] > 1.3 * w["2"], w
 
 
 @timeout(300)
@@ -52,7 +54,8 @@ def test_demo4_processes_run_their_gils_in_parallel():
     if os.cpu_count() < 2:
         raise Skip("needs 2 CPUs to show processes in parallel")
     s, out = run_demo("4-processes.py")
-    assert s["processes_wall_ns"] < 0.85 * s["threads_wall_ns"], s
+    # in parallel on 2 CPUs (about 0.5x quiet; the tracers share the CPUs)
+    assert s["processes_wall_ns"] < 0.9 * s["threads_wall_ns"], s
     assert s["overlap_ns"] > 0, s
     assert all(h > 0 for h in s["held_pct"]), s
 
