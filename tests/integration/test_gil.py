@@ -163,7 +163,11 @@ def test_convoy_is_named():
     gil = rep["gil"]
     io = [t for t in gil["threads"] if t["tid"] == truth["io_tid"]][0]
     assert io["convoy"], (label, io)
-    assert io["waited_ns"] > 100 * 2e6, io
+    # against the workload's own clock around its round trips: the I/O
+    # thread cannot have waited longer than that, and the convoy makes
+    # GIL waits a large part of it (0.61-0.71 measured; 0.3 leaves room
+    # for the sanitizer build's busier collector)
+    assert 0.3 * truth["io_ns"] <= io["waited_ns"] <= truth["io_ns"], (io, truth)
     assert "Convoy: thread %d" % truth["io_tid"] in out
 
 
