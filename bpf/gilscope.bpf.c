@@ -295,16 +295,15 @@ int BPF_KPROBE(mutex_lock, void *mutex)
  * those: a probe on pthread_mutex_unlock would also be hit by every other
  * unlock in the process (the switch mutex's on each take, at least).
  */
-static __always_inline void emit_gil(struct pt_regs *ctx, __u32 tid,
-				     struct gs_gil_config *g)
+/* @locked and @caller as cond_signal read them: one GIL transition. */
+static __always_inline void emit_gil(__u32 tid, struct gs_gil_config *g,
+				     __u32 locked, __u64 caller)
 {
 	struct gs_gil_event *e;
-	__u32 locked = 0;
 
 	e = reserve(sizeof(*e));
 	if (!e)
 		return;
-	bpf_probe_read_user(&locked, sizeof(locked), (void *)g->locked);
 	fill_hdr(&e->hdr, locked ? GS_EV_GIL_ACQUIRED : GS_EV_GIL_RELEASED,
 		 tid, bpf_ktime_get_ns());
 	e->mutex = g->mutex;
@@ -313,7 +312,7 @@ static __always_inline void emit_gil(struct pt_regs *ctx, __u32 tid,
 			    (void *)g->switch_number);
 	e->holder = 0;
 	bpf_probe_read_user(&e->holder, sizeof(e->holder), (void *)g->last_holder);
-	e->caller = caller_of(ctx);
+	e->caller = caller;
 	e->locked = locked;
 	e->pad = 0;
 	submit(e);
@@ -342,7 +341,7 @@ int BPF_KPROBE(cond_signal, void *cond)
 	bpf_probe_read_user(&locked, sizeof(locked), (void *)g->locked);
 	if (locked != (g->switch_cond == (__u64)cond))
 		return 0;
-	emit_gil(ctx, tid, g);
+	emit_gil(tid, g, locked, caller);
 	return 0;
 }
 

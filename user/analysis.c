@@ -30,8 +30,7 @@ int analysis__add_refcount(struct analysis *a, const struct report_meta *m)
 	a->ref = calloc(1, sizeof(*a->ref));
 	if (!a->ref)
 		return -ENOMEM;
-	refstats__init(a->ref, m->obj_addr, (char (*)[128])m->obj_name, m->nr_objects,
-		       m->start_ts);
+	refstats__init(a->ref, m->obj_addr, (char (*)[128])m->obj_name, m->nr_objects);
 	for (int i = 0; i < a->ref->nr; i++)
 		if (m->obj_start_known[i])
 			refstats__set_start(a->ref, i, m->obj_start[i]);
@@ -87,7 +86,7 @@ void analysis__finish(struct analysis *a, uint64_t end_ts)
 	if (a->gil)
 		gilstats__finish(a->gil, end_ts);
 	if (a->ref)
-		refstats__finish(a->ref, end_ts);
+		refstats__finish(a->ref);
 }
 
 uint64_t analysis__late(struct analysis *a)

@@ -194,9 +194,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		while ((spec = strsep(&arg, ",")) != NULL) {
 			if (!*spec)
 				argp_error(state, "--object: empty object name");
-			if (env->nr_objects == ENV_MAX_OBJECTS)
+			if (env->nr_objects == GS_MAX_WATCH)
 				argp_error(state, "--object: at most %d objects (the CPU has %d "
-					   "debug registers)", ENV_MAX_OBJECTS, ENV_MAX_OBJECTS);
+					   "debug registers)", GS_MAX_WATCH, GS_MAX_WATCH);
 			env->objects[env->nr_objects++] = spec;
 		}
 		break;

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <linux/types.h>
+#include "gilscope.h"	/* GS_MAX_WATCH */
 
 enum gil_mode {
 	GIL_AUTO = 0,		/* trace the GIL when a profile finds one */
@@ -19,8 +21,6 @@ enum cmd_mode {
 	MODE_EXPORT,		/* gilscope export FILE --format F -o OUT */
 	MODE_REFCOUNT,		/* gilscope refcount -p PID --object ADDR,... */
 };
-
-#define ENV_MAX_OBJECTS 4	/* GS_MAX_WATCH */
 
 struct env {
 	int mode;		/* enum cmd_mode */
@@ -37,7 +37,7 @@ struct env {
 	int ringbuf_mb;
 	bool force;
 	bool verbose;
-	char *objects[ENV_MAX_OBJECTS];	/* --object specs */
+	char *objects[GS_MAX_WATCH];	/* --object specs */
 	int nr_objects;
 	char **cmd;		/* after "--" */
 	int cmd_argc;

@@ -5,8 +5,7 @@
 #include "refstats.h"
 #include "u64map.h"
 
-void refstats__init(struct refstats *r, const uint64_t *addrs, char names[][128], int nr,
-		    uint64_t start_ts)
+void refstats__init(struct refstats *r, const uint64_t *addrs, char names[][128], int nr)
 {
 	memset(r, 0, sizeof(*r));
 	for (int i = 0; i < nr && i < GS_MAX_WATCH; i++) {
@@ -15,7 +14,6 @@ void refstats__init(struct refstats *r, const uint64_t *addrs, char names[][128]
 		r->obj[i].name[sizeof(r->obj[i].name) - 1] = '\0';
 	}
 	r->nr = nr < GS_MAX_WATCH ? nr : GS_MAX_WATCH;
-	r->start_ts = start_ts;
 }
 
 void refstats__set_start(struct refstats *r, int i, uint64_t value)
@@ -108,8 +106,6 @@ void refstats__event(struct refstats *r, const struct gs_event_hdr *h, size_t si
 	struct ref_write w;
 
 	if (h->type != GS_EV_REFCOUNT_WRITE || size != sizeof(*e))
-		return;
-	if (h->ts < r->start_ts || (r->end_ts && h->ts > r->end_ts))
 		return;
 	for (int i = 0; i < r->nr; i++)
 		if (r->obj[i].addr == e->addr)
@@ -207,9 +203,8 @@ static void lost_updates(struct ref_object *o)
 	o->lost_updates = o->net_lost < 0 ? -o->net_lost : o->net_lost;
 }
 
-void refstats__finish(struct refstats *r, uint64_t end_ts)
+void refstats__finish(struct refstats *r)
 {
-	r->end_ts = end_ts;
 	for (int i = 0; i < r->nr; i++)
 		lost_updates(&r->obj[i]);
 }

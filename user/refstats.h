@@ -100,19 +100,19 @@ struct ref_object {
 struct refstats {
 	struct ref_object obj[GS_MAX_WATCH];
 	int nr;
-	uint64_t start_ts, end_ts;
 	uint64_t strays;	/* writes to addresses not watched */
 };
 
 /* @addrs/@names: the watched objects, in --object order. */
-void refstats__init(struct refstats *r, const uint64_t *addrs, char names[][128], int nr,
-		    uint64_t start_ts);
+/* Records outside the traced time never get here (the collector drops
+ * them), as for the lock and GIL analyses. */
+void refstats__init(struct refstats *r, const uint64_t *addrs, char names[][128], int nr);
 /* The count of object @i before its first traced write, when known
  * exactly; else the first write's value stands in (its own direction
  * then does not count). */
 void refstats__set_start(struct refstats *r, int i, uint64_t value);
 void refstats__event(struct refstats *r, const struct gs_event_hdr *e, size_t size);
-void refstats__finish(struct refstats *r, uint64_t end_ts);
+void refstats__finish(struct refstats *r);
 void refstats__free(struct refstats *r);
 
 #endif

@@ -11,10 +11,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <linux/types.h>
+#include "gilscope.h"	/* GS_MAX_WATCH */
 #include "gil_profile.h"
 
 #define REPORT_MAX_PROBES 32
-#define REPORT_MAX_OBJECTS 4	/* GS_MAX_WATCH */
 #define REPORT_MAX_CPUS 256
 
 struct probe_desc {
@@ -51,12 +52,12 @@ struct report_meta {
 	int width;			/* timeline columns */
 	/* watched reference counts (--object) */
 	int nr_objects;
-	uint64_t obj_addr[REPORT_MAX_OBJECTS];
-	char obj_name[REPORT_MAX_OBJECTS][128];
+	uint64_t obj_addr[GS_MAX_WATCH];
+	char obj_name[GS_MAX_WATCH][128];
 	/* the count when the watchpoints were set, when nothing could write
 	 * it meanwhile (a held child); else the first write's value is it */
-	bool obj_start_known[REPORT_MAX_OBJECTS];
-	uint64_t obj_start[REPORT_MAX_OBJECTS];
+	bool obj_start_known[GS_MAX_WATCH];
+	uint64_t obj_start[GS_MAX_WATCH];
 	int watched_threads;		/* threads given watchpoints at attach */
 };
 

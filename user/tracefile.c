@@ -659,7 +659,7 @@ void gst_meta_apply(struct report_meta *m, uint32_t tag, const void *val, uint32
 		}
 		break;
 	case GST_TAG_OBJECT:
-		if (len >= 8 && m->nr_objects < REPORT_MAX_OBJECTS) {
+		if (len >= 8 && m->nr_objects < GS_MAX_WATCH) {
 			m->obj_addr[m->nr_objects] = get64(val);
 			copy_str(m->obj_name[m->nr_objects], sizeof(m->obj_name[0]),
 				 (const uint8_t *)val + 8, len - 8);

@@ -208,6 +208,33 @@ static int attach_func(struct tracer *t, struct bpf_program *prog, pid_t pid,
 	return 0;
 }
 
+/* Tells the GIL's BPF config where libc's code is: glibc's own calls of
+ * pthread_cond_signal (a condvar waiter passing on a wake-up) are not the
+ * GIL changing hands. */
+static int set_gil_libc(struct tracer *t, pid_t pid, const struct proc_maps *pm,
+			const char *libc_path)
+{
+	struct gs_gil_config c;
+	__u32 key = pid;
+
+	if (bpf_map__lookup_elem(t->skel->maps.gils, &key, sizeof(key), &c, sizeof(c), 0))
+		return -errno;
+	c.libc_lo = UINT64_MAX;
+	c.libc_hi = 0;
+	for (size_t i = 0; i < pm->nr; i++) {
+		const struct proc_map *m = &pm->maps[i];
+
+		if (m->perms[2] != 'x' || strcmp(m->path, libc_path))
+			continue;
+		c.libc_lo = m->start < c.libc_lo ? m->start : c.libc_lo;
+		c.libc_hi = m->end > c.libc_hi ? m->end : c.libc_hi;
+	}
+	if (bpf_map__update_elem(t->skel->maps.gils, &key, sizeof(key), &c, sizeof(c),
+				 BPF_EXIST))
+		return -errno;
+	return 0;
+}
+
 int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil)
 {
 	static const char *conds[] = {
@@ -261,26 +288,12 @@ int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil
 	if (err == -ENOENT)
 		fprintf(stderr, "gilscope: %s has no pthread_mutex_lock/unlock symbols\n", path);
 	if (!err && gil) {
-		struct gs_gil_config c;
-		__u32 key = pid;
-
-		/* glibc's own calls of pthread_cond_signal are not the GIL's */
-		if (!bpf_map__lookup_elem(s->maps.gils, &key, sizeof(key), &c, sizeof(c), 0)) {
-			c.libc_lo = UINT64_MAX;
-			c.libc_hi = 0;
-			for (size_t i = 0; i < pm.nr; i++) {
-				const struct proc_map *m = &pm.maps[i];
-
-				if (m->perms[2] != 'x' || strcmp(m->path, libc->path))
-					continue;
-				c.libc_lo = m->start < c.libc_lo ? m->start : c.libc_lo;
-				c.libc_hi = m->end > c.libc_hi ? m->end : c.libc_hi;
-			}
-			bpf_map__update_elem(s->maps.gils, &key, sizeof(key), &c, sizeof(c),
-					     BPF_EXIST);
-		}
-		err = attach_func(t, s->progs.cond_signal, pid, ef, path, module,
-				  "pthread_cond_signal", INSN_ARG_RDI, false);
+		err = set_gil_libc(t, pid, &pm, libc->path);
+		if (err)
+			fprintf(stderr, "gilscope: cannot set up GIL tracing for %d: %s\n", pid,
+				strerror(-err));
+		err = err ?: attach_func(t, s->progs.cond_signal, pid, ef, path, module,
+					 "pthread_cond_signal", INSN_ARG_RDI, false);
 		if (err == -ENOENT)
 			fprintf(stderr, "gilscope: %s has no pthread_cond_signal symbol\n", path);
 	}

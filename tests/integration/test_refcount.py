@@ -73,10 +73,16 @@ def test_gil_and_atomic_modes_lose_nothing():
     require_root_bpf()
     truth, objs, out = gildemo_refcount(["--objects", "2", "--gil", "on",
                                          "--refcount", "plain", "--refops", "split"])
+    sn = truth["switch_number"]["delta"]
     for i, o in enumerate(objs):
         assert truth["objects"][i]["net_lost"] == 0, truth["objects"][i]
         assert o["lost_updates_detected"] == 0 and o["writes_without_gil"] == 0, o
         assert o["writes"] > 1000, o
+        # under the GIL the writer changes only when the GIL changes hands:
+        # once per handoff after the first take (switch_number counts that
+        # one too), less a few at the threads' start and end, where the
+        # new holder writes nothing before handing on
+        assert sn - 5 <= o["cross_thread_switches"] <= sn - 1, (o, truth["switch_number"])
     truth, objs, out = gildemo_refcount(["--objects", "2", "--gil", "off",
                                          "--refcount", "atomic", "--refops", "split"])
     for i, o in enumerate(objs):

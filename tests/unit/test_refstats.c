@@ -19,7 +19,7 @@ static void setup(uint64_t start, bool start_known)
 	char names[1][128] = { "obj" };
 
 	now = 1000;
-	refstats__init(&rs, &addr, names, 1, 0);
+	refstats__init(&rs, &addr, names, 1);
 	if (start_known)
 		refstats__set_start(&rs, 0, start);
 }
@@ -51,7 +51,7 @@ TEST(racy_increments_telescope_to_the_lost_count)
 	write(2, INC_IP, 13, GS_GIL_NOT_HELD);	/* lost: both read 12 */
 	write(1, INC_IP, 14, GS_GIL_NOT_HELD);
 	write(2, INC_IP, 14, GS_GIL_NOT_HELD);	/* lost: both read 13 */
-	refstats__finish(&rs, now);
+	refstats__finish(&rs);
 	CHECK_U64(rs.obj[0].writes, 6);
 	CHECK(rs.obj[0].net_known);
 	CHECK(rs.obj[0].direction == 1);
@@ -75,7 +75,7 @@ TEST(serialised_pairs_and_bulk_adds_lose_nothing)
 	}
 	for (int i = 0; i < 5; i++)
 		write(2, BULK_IP, v += 3, GS_GIL_HELD);
-	refstats__finish(&rs, now);
+	refstats__finish(&rs);
 	CHECK(rs.obj[0].net_known);
 	CHECK(rs.obj[0].direction == 0);
 	CHECK_U64(rs.obj[0].lost_updates, 0);
@@ -93,7 +93,7 @@ TEST(an_unclear_direction_makes_the_count_unknown)
 		write(1, INC_IP, 51, GS_GIL_UNKNOWN);
 		write(2, INC_IP, 50, GS_GIL_UNKNOWN);
 	}
-	refstats__finish(&rs, now);
+	refstats__finish(&rs);
 	CHECK(!rs.obj[0].net_known);
 	CHECK_U64(rs.obj[0].gil_unknown, 20);
 	refstats__free(&rs);
@@ -111,7 +111,7 @@ TEST(stray_addresses_are_kept_apart)
 	e.addr = OBJ + 8;
 	refstats__event(&rs, &e.hdr, sizeof(e));
 	refstats__event(&rs, &e.hdr, sizeof(e) - 1);	/* malformed: ignored */
-	refstats__finish(&rs, 6000);
+	refstats__finish(&rs);
 	CHECK_U64(rs.strays, 1);
 	CHECK_U64(rs.obj[0].writes, 0);
 	refstats__free(&rs);
