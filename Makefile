@@ -61,9 +61,10 @@ all: $(OUTPUT)/gilscope $(DEMO_BINS) $(OUTPUT)/unit_tests $(TEST_BINS)
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/gilscope.h $(VMLINUX) | $(OUTPUT)
+# -mcpu=v3: atomic compare-and-exchange (--summary's histograms' max)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX) | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) \
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 		-Ibpf -I$(dir $(VMLINUX)) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 

@@ -20,6 +20,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile bool capture_stacks = true;
 /* --locks=all: every pthread_mutex_lock/unlock is an event */
 const volatile bool mutex_events = false;
+/* --summary: analyse here, into maps (summary.bpf.h); stream nothing */
+const volatile bool summary = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -130,6 +132,8 @@ static __always_inline void submit(void *e)
 	}
 }
 
+#include "summary.bpf.h"
+
 static __always_inline void fill_hdr(struct gs_event_hdr *h, __u32 type,
 				     __u32 tid, __u64 ts)
 {
@@ -180,7 +184,8 @@ int futex_enter(struct trace_event_raw_sys_enter *ctx)
 		/* glibc's pthread_mutex_t: __lock at 0, __owner at 8 */
 		bpf_probe_read_user(&c->owner_tid, sizeof(c->owner_tid),
 				    (void *)(c->uaddr + 8));
-		if (capture_stacks) {
+		/* a summary takes its stack id at the exit */
+		if (capture_stacks && !summary) {
 			n = bpf_get_stack(ctx, c->frames, sizeof(c->frames),
 					  BPF_F_USER_STACK);
 			if (n > 0)
@@ -221,6 +226,12 @@ int futex_exit(struct trace_event_raw_sys_exit *ctx)
 	c = bpf_map_lookup_elem(&futex_calls, &tid);
 	if (!c)
 		return 0;
+	if (summary) {
+		sum_futex(ctx, tid, c, is_wait_cmd(c->op & GS_FUTEX_CMD_MASK),
+			  bpf_ktime_get_ns());
+		bpf_map_delete_elem(&futex_calls, &tid);
+		return 0;
+	}
 	/* two reservations: the verifier wants a constant size each */
 	if (is_wait_cmd(c->op & GS_FUTEX_CMD_MASK)) {
 		struct gs_futex_wait_event *w = reserve(sizeof(*w));
@@ -282,6 +293,10 @@ int BPF_KPROBE(mutex_lock, void *mutex)
 
 	if (!tid)
 		return 0;
+	if (summary) {
+		sum_mutex(tid, (__u64)mutex, true);
+		return 0;
+	}
 	return emit_lock(ctx, tid, GS_EV_MUTEX_LOCK, (__u64)mutex);
 }
 
@@ -316,8 +331,6 @@ static __always_inline void emit_gil(__u32 tid, struct gs_gil_config *g,
 	e->locked = locked;
 	e->pad = 0;
 	submit(e);
-	/* who holds it now, for the refcount watchpoints' "with the GIL?" */
-	g->holder_tid = locked ? tid : 0;
 }
 
 SEC("uprobe")
@@ -341,7 +354,12 @@ int BPF_KPROBE(cond_signal, void *cond)
 	bpf_probe_read_user(&locked, sizeof(locked), (void *)g->locked);
 	if (locked != (g->switch_cond == (__u64)cond))
 		return 0;
-	emit_gil(tid, g, locked, caller);
+	if (summary)
+		sum_gil_event(tid, g, locked);
+	else
+		emit_gil(tid, g, locked, caller);
+	/* who holds it now, for the refcount watchpoints' "with the GIL?" */
+	g->holder_tid = locked ? tid : 0;
 	return 0;
 }
 
@@ -350,7 +368,11 @@ int BPF_KPROBE(mutex_unlock, void *mutex)
 {
 	__u32 tid = target_tid();
 
-	if (tid && mutex_events)
+	if (!tid || !mutex_events)
+		return 0;
+	if (summary)
+		sum_mutex(tid, (__u64)mutex, false);
+	else
 		emit_lock(ctx, tid, GS_EV_MUTEX_UNLOCK, (__u64)mutex);
 	return 0;
 }
@@ -363,6 +385,13 @@ static __always_inline int emit_cond(__u32 type, __u64 cond, __u64 mutex,
 
 	if (!tid)
 		return 0;
+	if (summary) {
+		if (type == GS_EV_COND_WAIT)
+			sum_cond_wait(tid, cond, mutex);
+		else
+			sum_cond_ret(tid, ret);
+		return 0;
+	}
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
@@ -391,6 +420,10 @@ static __always_inline int emit_thread(__u32 type, __u32 tid, const char *comm)
 {
 	struct gs_thread_event *e;
 
+	if (summary) {
+		sum_thread_event(tid, comm, type == GS_EV_THREAD_EXIT);
+		return 0;
+	}
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;

@@ -176,10 +176,143 @@ struct gs_thread_event {
 	char comm[GS_COMM_LEN];
 };
 
+/*
+ * --summary: the analysis runs in BPF and keeps its figures in maps;
+ * nothing is streamed.  The maps' keys and values are below; user space
+ * reads them once, after detaching, into the same tables the event
+ * stream fills (user/summary.c).
+ *
+ * Durations go into log-linear histograms: values below GS_HIST_SUB
+ * exactly, above that GS_HIST_SUB slots per power of two, so a slot's
+ * width is at most 1/GS_HIST_SUB of its values and a percentile read as
+ * the slot's midpoint is within 1/(2*GS_HIST_SUB) (3.1%) of the true
+ * one.  Count, total and max are exact.
+ */
+#define GS_HIST_SUB_BITS	4
+#define GS_HIST_SUB		(1 << GS_HIST_SUB_BITS)
+#define GS_HIST_MAX_LOG2	42	/* 2^42 ns: 73 min; longer goes in the last slot */
+#define GS_HIST_SLOTS		(GS_HIST_SUB + (GS_HIST_MAX_LOG2 - GS_HIST_SUB_BITS) * GS_HIST_SUB)
+
+struct gs_hist {
+	__u64 count, total, max;
+	__u64 slots[GS_HIST_SLOTS];
+};
+
+enum gs_hist_kind {
+	GS_H_LOCK_WAIT = 1,	/* id: lock address */
+	GS_H_LOCK_HOLD = 2,	/* id: lock address (--locks=all) */
+	GS_H_GIL_WAIT = 3,	/* id: tid; one sample per acquisition */
+	GS_H_GIL_HOLD = 4,	/* id: tid */
+	GS_H_HANDOFF = 5,	/* id: from tid << 32 | to tid */
+	GS_H_HANDOFF_ALL = 6,	/* id: 0 */
+};
+
+struct gs_hist_key {
+	__u64 id;
+	__u32 kind;		/* enum gs_hist_kind */
+	__u32 pad;
+};
+
+/* Which slot @v goes in; shared so user space reads slots as BPF fills them. */
+static inline __u32 gs_hist_slot(__u64 v)
+{
+	__u32 e = 0;
+	__u64 x = v;
+
+	if (v < GS_HIST_SUB)
+		return (__u32)v;
+	/* floor(log2(v)) without clz: BPF has no such instruction */
+	if (x >> 32) { e += 32; x >>= 32; }
+	if (x >> 16) { e += 16; x >>= 16; }
+	if (x >> 8) { e += 8; x >>= 8; }
+	if (x >> 4) { e += 4; x >>= 4; }
+	if (x >> 2) { e += 2; x >>= 2; }
+	if (x >> 1) { e += 1; }
+	if (e >= GS_HIST_MAX_LOG2)
+		return GS_HIST_SLOTS - 1;
+	return GS_HIST_SUB + (e - GS_HIST_SUB_BITS) * GS_HIST_SUB +
+	       (__u32)((v >> (e - GS_HIST_SUB_BITS)) & (GS_HIST_SUB - 1));
+}
+
+#define GS_SUM_OWNERS	8
+
+/* One lock (key: its address), as lockstats.h's struct lock_stats. */
+struct gs_sum_lock {
+	__u64 acquisitions, contended, wakes, unmatched_unlocks;
+	__u64 val2_waits, other_waits;
+	__u32 owners[GS_SUM_OWNERS];	/* futex word +8 of its waits (kind evidence) */
+	__u8 seen_mutex, seen_cond;
+	__u8 pad[6];
+};
+
+/* One wait site of one lock: its user stack (the "stacks" map's id, or
+ * -1 for none) and, for the frame the walk loses in libc (stackfix.h),
+ * the first stack words of the first wait seen there. */
+struct gs_sum_caller_key {
+	__u64 addr;
+	__s32 stackid;
+	__u32 pad;
+};
+
+struct gs_sum_caller {
+	__u64 count, wait_ns;
+	__u64 sp;
+	__u32 nr_stack;
+	__u32 pad;
+	__u64 stack[GS_STACK_WORDS];
+};
+
+#define GS_SUM_MAX_HELD	16
+
+/* One thread (key: tid): its lock figures and GIL figures, and the state
+ * the BPF analysis keeps for it (the fields of lockstats.c's struct
+ * tstate and gilstats.c's struct gil_tstate). */
+struct gs_sum_thread {
+	/* figures */
+	__u64 lock_wait_ns, lock_hold_ns, cond_wait_ns;
+	__u64 first_ts, last_ts;
+	__u64 gil_held_ns, gil_waited_ns;
+	__u64 gil_acquisitions, forced_drops, voluntary_drops;
+	__u64 short_releases, convoy_waits, convoy_lost_ns;
+	__u64 gil_first_ts, gil_last_ts;	/* 0: never touched the GIL */
+	char comm[GS_COMM_LEN];		/* its last name, when it changed or exited */
+	__u8 exited, named;
+	/* lock analysis state */
+	__u8 ep_open, pend, in_cond, cond_blocked;
+	__u8 nr_held;
+	__u8 pad0;
+	__u32 ep_val, ep_owner;
+	__s32 ep_stackid, cond_stackid;
+	__u64 ep_addr, ep_start, ep_end;
+	__u64 ep_sp;
+	__u64 pend_addr, pend_ts;
+	__u64 cond, cond_mutex, cond_start;
+	__u64 held_addr[GS_SUM_MAX_HELD], held_since[GS_SUM_MAX_HELD];
+	/* GIL analysis state */
+	__u8 gil_state;			/* 0 idle, 1 waiting, 2 holding */
+	__u8 drop_requested, gil_in_cond, had_idle, last_drop_forced;
+	__u8 pad1[3];
+	__u64 gil_since, gil_cond_since, idle_len;
+};
+
+/* A GIL (key: the traced process's tgid): gilstats.h's globals. */
+struct gs_sum_gil {
+	__u64 interval_ns;		/* the switch interval, set by user space */
+	__u64 acquisitions;
+	__u64 first_sn, last_sn, last_holder;
+	__u64 switches, first_switch_ts, sn_gaps;
+	__u64 last_release_ts;
+	__u32 holder, last_release_tid;
+	__u8 sn_seen, release_pending;
+	__u8 pad[6];
+};
+
 /* Indexes of the per-CPU counters in the BPF "counters" map. */
 enum gs_counter {
 	GS_CNT_LOST = 0,	/* ring buffer full: record dropped */
 	GS_CNT_STACK_ERR = 1,	/* user stack could not be read */
+	GS_CNT_SUM_EVENTS = 2,	/* --summary: events aggregated in BPF */
+	GS_CNT_SUM_FULL = 3,	/* --summary: a map was full, an update dropped */
 	GS_CNT_MAX,
 };
 

@@ -153,6 +153,42 @@ static void start_waiting(struct gil_tstate *s, uint64_t ts)
 	s->state = GIL_WAITING;
 }
 
+struct gil_handoff *gilstats__handoff(struct gilstats *g, uint32_t from, uint32_t to)
+{
+	struct gil_handoff *h;
+
+	for (size_t i = 0; i < g->nr_handoffs; i++)
+		if (g->handoffs[i].from == from && g->handoffs[i].to == to)
+			return &g->handoffs[i];
+	if (g->nr_handoffs == g->cap_handoffs) {
+		size_t cap = g->cap_handoffs ? g->cap_handoffs * 2 : 16;
+
+		h = realloc(g->handoffs, cap * sizeof(*h));
+		if (!h)
+			return NULL;
+		g->handoffs = h;
+		g->cap_handoffs = cap;
+	}
+	h = &g->handoffs[g->nr_handoffs++];
+	memset(h, 0, sizeof(*h));
+	h->from = from;
+	h->to = to;
+	return h;
+}
+
+struct gil_thread *gilstats__thread(struct gilstats *g, uint32_t tid, uint64_t first_ts,
+				    uint8_t state, uint64_t since)
+{
+	struct gil_tstate *s = tget(g, tid, first_ts);
+
+	if (!s)
+		return NULL;
+	s->t->first_ts = first_ts;
+	s->state = state;
+	s->since = since;
+	return s->t;
+}
+
 static void on_acquired(struct gilstats *g, struct gil_tstate *s,
 			const struct gs_gil_event *e)
 {
@@ -204,27 +240,8 @@ static void on_acquired(struct gilstats *g, struct gil_tstate *s,
 
 	if (g->release_pending) {
 		uint64_t lat = ts > g->last_release_ts ? ts - g->last_release_ts : 0;
-		struct gil_handoff *h = NULL;
+		struct gil_handoff *h = gilstats__handoff(g, g->last_release_tid, t->tid);
 
-		for (size_t i = 0; i < g->nr_handoffs; i++)
-			if (g->handoffs[i].from == g->last_release_tid &&
-			    g->handoffs[i].to == t->tid)
-				h = &g->handoffs[i];
-		if (!h && g->nr_handoffs == g->cap_handoffs) {
-			size_t cap = g->cap_handoffs ? g->cap_handoffs * 2 : 16;
-			struct gil_handoff *n = realloc(g->handoffs, cap * sizeof(*n));
-
-			if (n) {
-				g->handoffs = n;
-				g->cap_handoffs = cap;
-			}
-		}
-		if (!h && g->nr_handoffs < g->cap_handoffs) {
-			h = &g->handoffs[g->nr_handoffs++];
-			memset(h, 0, sizeof(*h));
-			h->from = g->last_release_tid;
-			h->to = t->tid;
-		}
 		if (h) {
 			h->count++;
 			samples__add(&h->latency, lat);

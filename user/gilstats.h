@@ -99,6 +99,14 @@ void gilstats__add_thread(struct gilstats *g, uint32_t tid);
 void gilstats__event(struct gilstats *g, const struct gs_event_hdr *e, size_t size);
 void gilstats__finish(struct gilstats *g, uint64_t end_ts);
 
+/* For --summary (summary.c), whose figures come from BPF's maps: a
+ * thread's entry, with the state it was in at the end (enum gil_state,
+ * since @since) for gilstats__finish() to close as it closes streamed
+ * ones; and a from -> to pair's entry.  NULL: no memory. */
+struct gil_thread *gilstats__thread(struct gilstats *g, uint32_t tid, uint64_t first_ts,
+				    uint8_t state, uint64_t since);
+struct gil_handoff *gilstats__handoff(struct gilstats *g, uint32_t from, uint32_t to);
+
 /* Acquisitions the self-check proves were not traced (a lower bound). */
 uint64_t gilstats__missed(const struct gilstats *g);
 /* Convoy victims: a thread is one when, back from its blocking calls, it

@@ -27,11 +27,13 @@
 #include "report.h"
 #include "spawn.h"
 #include "stackfix.h"
+#include "summary.h"
 #include "symbolize.h"
 #include "timeline.h"
 #include "tracefile.h"
 #include "tracer.h"
 #include "watch.h"
+#include "gilscope.h"	/* the skeleton's map value types */
 #include "gilscope.skel.h"
 
 static volatile sig_atomic_t exiting;
@@ -264,7 +266,7 @@ int cmd_trace(struct env *env)
 {
 	struct tracer_opts topts = {
 		.stacks = env->stacks, .ringbuf_mb = env->ringbuf_mb, .verbose = env->verbose,
-		.mutex_events = env->mutex_probes,
+		.mutex_events = env->mutex_probes, .summary = env->summary,
 	};
 	struct lockstats_config lcfg = { .mutex_probes = env->mutex_probes, .cond_probes = true };
 	struct report_meta *meta = NULL;
@@ -294,6 +296,7 @@ int cmd_trace(struct env *env)
 		return 1;
 	meta->top = env->top;
 	meta->mutex_probes = env->mutex_probes;
+	meta->summary = env->summary;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -355,6 +358,8 @@ int cmd_trace(struct env *env)
 		goto cleanup;
 	}
 	meta->start_ts = now_ns();
+	if (env->summary && summary__begin(&tr, pid, meta))
+		goto cleanup;
 	if (meta->has_gil)
 		meta->sn_mem = !gil_read_mem(pid, meta->gil.switch_number, &meta->sn_start,
 					     sizeof(meta->sn_start));
@@ -390,8 +395,9 @@ int cmd_trace(struct env *env)
 		deadline = meta->start_ts + (uint64_t)(env->duration * 1e9);
 	if (child)
 		spawn__continue(child);
-	fprintf(stderr, "gilscope: tracing pid %d (%s)%s... %s\n", pid, meta->comm,
+	fprintf(stderr, "gilscope: tracing pid %d (%s)%s%s... %s\n", pid, meta->comm,
 		env->mutex_probes ? " with mutex uprobes" : "",
+		env->summary ? ", summary in BPF" : "",
 		deadline ? "" : "Ctrl-C to stop");
 
 	while (!exiting) {
@@ -437,6 +443,8 @@ int cmd_trace(struct env *env)
 		snprintf(meta->end_reason, sizeof(meta->end_reason), "signal");
 	meta->end_ts = now_ns();
 	coll.until = meta->end_ts;
+	if (env->summary)
+		summary__end(&tr, meta);
 	if (meta->sn_mem)
 		meta->sn_mem = !gil_read_mem(pid, meta->gil.switch_number, &meta->sn_end,
 					     sizeof(meta->sn_end));
@@ -452,6 +460,8 @@ int cmd_trace(struct env *env)
 	if (meta->nr_cpus < 0)
 		meta->nr_cpus = 0;
 	meta->stack_errors = tracer__counter(&tr, GS_CNT_STACK_ERR, NULL, 0);
+	if (env->summary && summary__read(&tr, pid, meta, &an, sym, names))
+		goto cleanup;
 	analysis__finish(&an, meta->end_ts);
 	meta->recorded = coll.records;
 	meta->late = analysis__late(&an);

@@ -161,8 +161,20 @@ void lockstats__add_thread(struct lockstats *ls, uint32_t tid)
 	thread_get(ls, tid);
 }
 
-static void add_caller(struct lock_stats *l, const uint64_t *frames,
-		       uint32_t nr, uint64_t wait)
+struct lock_stats *lockstats__lock(struct lockstats *ls, uint64_t addr)
+{
+	return lock_get(ls, addr);
+}
+
+struct thread_stats *lockstats__thread(struct lockstats *ls, uint32_t tid)
+{
+	struct tstate *t = thread_get(ls, tid);
+
+	return t ? &t->st : NULL;
+}
+
+void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_t nr,
+			   uint64_t count, uint64_t wait)
 {
 	struct lock_caller *c;
 
@@ -172,7 +184,7 @@ static void add_caller(struct lock_stats *l, const uint64_t *frames,
 		c = &l->callers[i];
 		if (c->nr_frames == nr &&
 		    !memcmp(c->frames, frames, nr * sizeof(*frames))) {
-			c->count++;
+			c->count += count;
 			c->wait_ns += wait;
 			return;
 		}
@@ -190,7 +202,7 @@ static void add_caller(struct lock_stats *l, const uint64_t *frames,
 	memset(c, 0, sizeof(*c));
 	memcpy(c->frames, frames, nr * sizeof(*frames));
 	c->nr_frames = nr;
-	c->count = 1;
+	c->count = count;
 	c->wait_ns = wait;
 }
 
@@ -258,7 +270,7 @@ static void finish_episode(struct lockstats *ls, struct tstate *t)
 	else
 		l->other_waits++;
 	note_owner(l, t->ep_owner);
-	add_caller(l, t->ep_frames, t->ep_nr_frames, wait);
+	lockstats__add_caller(l, t->ep_frames, t->ep_nr_frames, 1, wait);
 	if (t->pend && t->pend_addr == t->ep_addr) {
 		t->pend = false;
 		acquired(t, l, t->ep_end);
@@ -352,7 +364,7 @@ static void on_cond_ret(struct lockstats *ls, struct tstate *t,
 	samples__add(&c->wait, wait);
 	keep_span(ls, t->st.tid, c->addr, t->cond_start, e->hdr.ts, false);
 	t->st.cond_wait_ns += wait;
-	add_caller(c, t->cond_frames, t->cond_nr_frames, wait);
+	lockstats__add_caller(c, t->cond_frames, t->cond_nr_frames, 1, wait);
 	/* and it re-acquired the mutex before returning */
 	if (ls->cfg.mutex_probes)
 		acquired(t, m, e->hdr.ts);

@@ -99,4 +99,13 @@ void lockstats__sort_callers(struct lock_stats *l);
 
 const char *lock_kind_name(int kind);
 
+/* For --summary (summary.c), whose figures come from BPF's maps, not from
+ * events: the entries themselves, created when missing (NULL: no memory),
+ * and a call site with its counts.  lockstats__finish() then classifies
+ * and sorts them as it does the streamed ones. */
+struct lock_stats *lockstats__lock(struct lockstats *ls, uint64_t addr);
+struct thread_stats *lockstats__thread(struct lockstats *ls, uint32_t tid);
+void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_t nr,
+			   uint64_t count, uint64_t wait);
+
 #endif

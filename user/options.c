@@ -95,6 +95,7 @@ enum {
 	OPT_GIL,
 	OPT_FORMAT,
 	OPT_OBJECT,
+	OPT_SUMMARY,
 };
 
 static const struct argp_option opts[] = {
@@ -114,6 +115,9 @@ static const struct argp_option opts[] = {
 	{ "object", OPT_OBJECT, "OBJ[,OBJ]", 0, "Watch these objects' reference counts "
 	  "(up to 4): None, True, False, an address (id()), or [module:]symbol[+off]; "
 	  "see gilscope refcount --help", 0 },
+	{ "summary", OPT_SUMMARY, NULL, 0, "Analyse in BPF, into maps, and stream no "
+	  "events: the same tables at the lowest cost, for the hottest targets "
+	  "(percentiles within 3.1%; no timeline, no recording)", 0 },
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "Do not capture waiters' user stacks", 0 },
 	{ "top", OPT_TOP, "N", 0, "Call sites shown per lock (default 5)", 0 },
 	{ "ringbuf-mb", OPT_RINGBUF, "MB", 0, "Ring buffer size, a power of 2 (default 16)", 0 },
@@ -216,6 +220,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_FORCE:
 		env->force = true;
 		break;
+	case OPT_SUMMARY:
+		env->summary = true;
+		break;
 	case 'v':
 		env->verbose = true;
 		break;
@@ -248,6 +255,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		}
 		if (env->format)
 			argp_error(state, "--format belongs to 'gilscope export'");
+		if (env->summary && (env->mode != MODE_TRACE || env->output))
+			argp_error(state, "--summary streams no events, so there is nothing to "
+				   "record, replay or export: drop --summary, or -o");
+		if (env->summary && env->nr_objects)
+			argp_error(state, "--summary cannot watch objects: a refcount's lost "
+				   "updates need every write; drop --summary or --object");
 		if (env->nr_objects && env->mode == MODE_REPORT)
 			argp_error(state, "--object belongs to a live run: the recording says "
 				   "what was watched");

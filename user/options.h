@@ -31,6 +31,7 @@ struct env {
 	double duration;	/* seconds; 0 = until Ctrl-C / target exit */
 	const char *json_path;
 	bool mutex_probes;	/* --locks=all */
+	bool summary;		/* --summary: analyse in BPF, stream nothing */
 	int gil;		/* enum gil_mode */
 	bool stacks;
 	int top;

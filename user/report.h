@@ -59,6 +59,10 @@ struct report_meta {
 	bool obj_start_known[GS_MAX_WATCH];
 	uint64_t obj_start[GS_MAX_WATCH];
 	int watched_threads;		/* threads given watchpoints at attach */
+	/* --summary: analysed in BPF, nothing streamed */
+	bool summary;
+	uint64_t aggregated;		/* events the BPF analysis took in */
+	uint64_t map_full;		/* updates a full BPF map dropped */
 };
 
 struct analysis;

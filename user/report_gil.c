@@ -106,7 +106,10 @@ void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		fprintf(f, "\n");
 	}
 
-	timeline_window(f, m, g, n);
+	if (m->summary)
+		fprintf(f, "(no timeline: --summary keeps totals, not each hold and wait)\n");
+	else
+		timeline_window(f, m, g, n);
 	fprintf(f, "\n");
 
 	for (size_t i = 0; i < g->nr_threads; i++) {

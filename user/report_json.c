@@ -93,6 +93,17 @@ void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 	json_u64(&j, "out_of_order", m->late);
 	json_obj_end(&j);
 
+	/* null unless --summary: then durations' percentiles are estimates */
+	if (m->summary) {
+		json_obj_begin(&j, "summary");
+		json_u64(&j, "events_counted", m->aggregated);
+		json_u64(&j, "map_updates_dropped", m->map_full);
+		json_double(&j, "percentile_max_error", 1.0 / (2 * GS_HIST_SUB));
+		json_obj_end(&j);
+	} else {
+		json_null(&j, "summary");
+	}
+
 	json_arr_begin(&j, "probes");
 	for (int i = 0; i < m->nr_probes; i++) {
 		json_obj_begin(&j, NULL);

@@ -96,9 +96,17 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 	for (int i = 0; i < m->nr_probes; i++)
 		fprintf(f, "  %-10s %-48s %s\n", m->probes[i].kind,
 			m->probes[i].where, m->probes[i].note);
-	fprintf(f, "events: %llu recorded, %llu lost%s",
-		(unsigned long long)m->recorded, (unsigned long long)m->lost,
-		m->lost ? " (ring buffer full: figures below undercount; try --ringbuf-mb)" : "");
+	if (m->summary)
+		fprintf(f, "summary: analysed in BPF, no events streamed; %llu events counted, "
+			"%llu map updates dropped%s; percentiles from histograms (within %.1f%%)",
+			(unsigned long long)m->aggregated, (unsigned long long)m->map_full,
+			m->map_full ? " (a BPF map was full: figures below undercount)" : "",
+			100.0 / (2 * GS_HIST_SUB));
+	else
+		fprintf(f, "events: %llu recorded, %llu lost%s",
+			(unsigned long long)m->recorded, (unsigned long long)m->lost,
+			m->lost ? " (ring buffer full: figures below undercount; try --ringbuf-mb)"
+				: "");
 	if (m->lost && m->nr_cpus) {
 		fprintf(f, ", lost per CPU:");
 		for (int i = 0; i < m->nr_cpus; i++)

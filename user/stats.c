@@ -3,10 +3,77 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/types.h>
+#include "gilscope.h"
 #include "stats.h"
+
+uint64_t hist_slot_low(unsigned int i)
+{
+	unsigned int e, sub;
+
+	if (i < GS_HIST_SUB)
+		return i;
+	e = (i - GS_HIST_SUB) / GS_HIST_SUB + GS_HIST_SUB_BITS;
+	sub = (i - GS_HIST_SUB) % GS_HIST_SUB;
+	return (uint64_t)(GS_HIST_SUB + sub) << (e - GS_HIST_SUB_BITS);
+}
+
+uint64_t hist_slot_width(unsigned int i)
+{
+	if (i < GS_HIST_SUB)
+		return 1;
+	return 1ULL << ((i - GS_HIST_SUB) / GS_HIST_SUB);
+}
+
+int samples__from_hist(struct samples *s, const struct gs_hist *h)
+{
+	uint64_t *slots = malloc(sizeof(h->slots));
+
+	if (!slots)
+		return -ENOMEM;
+	samples__free(s);
+	memcpy(slots, h->slots, sizeof(h->slots));
+	s->hist = slots;
+	s->nr = h->count;
+	s->total = h->total;
+	s->max = h->max;
+	return 0;
+}
+
+static int hist_add(struct samples *s, uint64_t v)
+{
+	s->hist[gs_hist_slot(v)]++;
+	s->nr++;
+	s->total += v;
+	if (v > s->max)
+		s->max = v;
+	return 0;
+}
+
+/* Nearest rank over the slots: the midpoint of the slot holding it, never
+ * above the exact max. */
+static uint64_t hist_pct(const struct samples *s, double pct)
+{
+	uint64_t rank = (uint64_t)ceil(pct / 100.0 * (double)s->nr), seen = 0;
+
+	if (rank < 1)
+		rank = 1;
+	for (unsigned int i = 0; i < GS_HIST_SLOTS; i++) {
+		uint64_t v;
+
+		seen += s->hist[i];
+		if (seen < rank)
+			continue;
+		v = hist_slot_low(i) + hist_slot_width(i) / 2;
+		return v > s->max ? s->max : v;
+	}
+	return s->max;
+}
 
 int samples__add(struct samples *s, uint64_t v)
 {
+	if (s->hist)
+		return hist_add(s, v);
 	if (s->nr == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		uint64_t *n = realloc(s->v, cap * sizeof(*n));
@@ -37,6 +104,8 @@ uint64_t samples__pct(struct samples *s, double pct)
 
 	if (!s->nr)
 		return 0;
+	if (s->hist)
+		return hist_pct(s, pct);
 	if (!s->sorted) {
 		qsort(s->v, s->nr, sizeof(*s->v), cmp_u64);
 		s->sorted = true;
@@ -53,6 +122,7 @@ uint64_t samples__pct(struct samples *s, double pct)
 void samples__free(struct samples *s)
 {
 	free(s->v);
+	free(s->hist);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -74,10 +144,14 @@ void samples__print_log2(struct samples *s, FILE *f, const char *unit_name)
 	uint64_t slots[65] = {0}, max_count = 0;
 	int top = -1;
 
-	for (size_t i = 0; i < s->nr; i++) {
-		int b = s->v[i] ? 64 - __builtin_clzll(s->v[i]) : 0;
+	/* a histogram's slots each lie within one power of two */
+	for (size_t i = 0; i < (s->hist ? GS_HIST_SLOTS : s->nr); i++) {
+		uint64_t v = s->hist ? hist_slot_low(i) : s->v[i];
+		int b = v ? 64 - __builtin_clzll(v) : 0;
 
-		slots[b]++;
+		if (s->hist && !s->hist[i])
+			continue;
+		slots[b] += s->hist ? s->hist[i] : 1;
 		if (b > top)
 			top = b;
 	}

@@ -3,6 +3,11 @@
  * Durations: every sample is kept, so percentiles are exact (nearest
  * rank), not bucket estimates.  8 bytes a sample; a lock with a million
  * contended acquisitions costs 8 MB, which the report can afford.
+ *
+ * A --summary run has no samples, only BPF's log-linear histograms
+ * (gilscope.h's struct gs_hist): then @hist holds the slot counts, count,
+ * total and max stay exact, and a percentile is its slot's midpoint,
+ * within 1/(2*GS_HIST_SUB) of the true value.
  */
 #ifndef STATS_H
 #define STATS_H
@@ -17,7 +22,17 @@ struct samples {
 	size_t nr, cap;
 	uint64_t total, max;
 	bool sorted;
+	uint64_t *hist;		/* GS_HIST_SLOTS counts, or NULL */
 };
+
+struct gs_hist;
+/* Makes @s the copy of a BPF histogram (any samples it had are dropped). */
+int samples__from_hist(struct samples *s, const struct gs_hist *h);
+/* True when percentiles are slot estimates, not exact. */
+static inline bool samples__approx(const struct samples *s) { return s->hist != NULL; }
+/* The smallest value slot @i holds, and how many values it holds. */
+uint64_t hist_slot_low(unsigned int i);
+uint64_t hist_slot_width(unsigned int i);
 
 int samples__add(struct samples *s, uint64_t v);
 /* Nearest-rank percentile, @pct in (0, 100]; 0 for no samples. */

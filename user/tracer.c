@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <bpf/bpf.h>
+#include "gilscope.h"	/* the skeleton's map value types */
 #include "gilscope.skel.h"
 #include "elf_syms.h"
 #include "events.h"
@@ -57,8 +58,12 @@ int tracer__open(struct tracer *t, const struct tracer_opts *o, struct report_me
 	}
 	t->skel->rodata->capture_stacks = o->stacks;
 	t->skel->rodata->mutex_events = o->mutex_events;
+	t->skel->rodata->summary = o->summary;
+	/* a summary streams nothing: the smallest ring buffer will do */
 	err = bpf_map__set_max_entries(t->skel->maps.events,
-				       (unsigned)o->ringbuf_mb << 20);
+				       o->summary ? 4096 : (unsigned)o->ringbuf_mb << 20);
+	/* ... and only a summary needs the stack-id map (preallocated) */
+	err = err ?: bpf_map__set_max_entries(t->skel->maps.stacks, o->summary ? 4096 : 1);
 	if (err)
 		goto fail;
 	err = gilscope_bpf__load(t->skel);

@@ -29,6 +29,7 @@ struct tracer {
 struct tracer_opts {
 	bool stacks;
 	bool mutex_events;	/* --locks=all */
+	bool summary;		/* --summary */
 	int ringbuf_mb;
 	bool verbose;
 };

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * --summary: the BPF side analyses as it goes (bpf/summary.bpf.h) and
+ * streams nothing; at the end its maps are read, once, into the same
+ * lockstats / gilstats tables the event stream fills, and the same report
+ * prints them.  Durations come as histograms (see stats.h).
+ */
+#ifndef SUMMARY_H
+#define SUMMARY_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct analysis;
+struct names;
+struct report_meta;
+struct symbolizer;
+struct tracer;
+
+/* Opens the traced window at m->start_ts: the GIL's entry (with its
+ * switch interval) when m->has_gil, and the threads alive now, which have
+ * not wanted the GIL since the start, as the streamed analysis assumes. */
+int summary__begin(struct tracer *tr, pid_t pid, const struct report_meta *m);
+/* Closes it at m->end_ts: what happens after, while detaching, is not
+ * counted. */
+void summary__end(struct tracer *tr, const struct report_meta *m);
+/* Reads the maps into @a (after detaching, before analysis__finish) and
+ * the counts of what was aggregated and what did not fit into @m. */
+int summary__read(struct tracer *tr, pid_t pid, struct report_meta *m,
+		  struct analysis *a, struct symbolizer *sym, struct names *names);
+
+#endif
