@@ -89,6 +89,26 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 }
 
 /* Reads @len bytes at file offset @off; -EINVAL outside the image. */
+/*
+ * A target's files are opened through /proc/PID/root, which is gone once
+ * the target has exited; the same file is then usually at the same path
+ * in our own tree (the dev/inode check below says whether it is).
+ */
+static int open_again(const char *path)
+{
+	const char *p = path;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd >= 0 || strncmp(p, "/proc/", 6))
+		return fd;
+	p += 6;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (strncmp(p, "/root/", 6))
+		return -1;
+	return open(p + 5, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+}
+
 static int image_read(struct elf_file *ef, uint64_t off, void *buf, size_t len)
 {
 	struct stat st;
@@ -103,7 +123,7 @@ static int image_read(struct elf_file *ef, uint64_t off, void *buf, size_t len)
 	if (ef->fd >= 0)
 		return pread_full(ef->fd, buf, len, off);
 
-	fd = open(ef->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = open_again(ef->path);
 	if (fd < 0)
 		return -errno;
 	/* the index describes the file we opened first, not a replacement */

@@ -255,12 +255,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		}
 		if (env->format)
 			argp_error(state, "--format belongs to 'gilscope export'");
-		if (env->summary && (env->mode != MODE_TRACE || env->output))
-			argp_error(state, "--summary streams no events, so there is nothing to "
-				   "record, replay or export: drop --summary, or -o");
 		if (env->summary && env->nr_objects)
 			argp_error(state, "--summary cannot watch objects: a refcount's lost "
 				   "updates need every write; drop --summary or --object");
+		if (env->summary && (env->mode != MODE_TRACE || env->output))
+			argp_error(state, "--summary streams no events, so there is nothing to "
+				   "record, replay or export: drop --summary, or -o");
 		if (env->nr_objects && env->mode == MODE_REPORT)
 			argp_error(state, "--object belongs to a live run: the recording says "
 				   "what was watched");

@@ -178,6 +178,13 @@ static int refresh(struct symbolizer *s)
 	err = proc_maps__read(s->pid, &pm);
 	if (err)
 		return err;
+	/* a process that exited but is not yet reaped has no mappings: what
+	 * it had is still the best we know (a report made after its exit,
+	 * such as --summary's, names its addresses from them) */
+	if (!pm.nr) {
+		proc_maps__free(&pm);
+		return -ESRCH;
+	}
 	s->pm = pm;
 	err = build_loads(s);
 	if (err) {

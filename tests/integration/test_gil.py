@@ -10,11 +10,11 @@ from common import (Skip, find_pythons, inside, near, parse_json_stdout, require
                     run_traced, timeout, tmpdir, workload, workload_py, BUILD)
 
 
-def gildemo_run(args):
+def gildemo_run(args, gilscope_args=()):
     d = tmpdir()
     truth_path = os.path.join(d, "truth.json")
-    rc, out, err, rep = run_traced([], [os.path.join(BUILD, "gildemo"), "--json", truth_path]
-                                   + args)
+    rc, out, err, rep = run_traced(list(gilscope_args),
+                                   [os.path.join(BUILD, "gildemo"), "--json", truth_path] + args)
     assert rc == 0, "gilscope exited %d: %s" % (rc, err)
     with open(truth_path) as f:
         return json.load(f), rep, out
@@ -51,18 +51,18 @@ def test_gildemo_matches_its_own_ground_truth():
     assert "Timeline" in out and "#" in out
 
 
-def fib_run(py, nthreads, n, interval=None):
+def fib_run(py, nthreads, n, interval=None, gilscope_args=()):
     args = [py, workload_py("fib_threads.py"), str(nthreads), str(n)]
     if interval:
         args.append(str(interval))
-    rc, out, err, rep = run_traced([], args)
+    rc, out, err, rep = run_traced(list(gilscope_args), args)
     assert rc == 0, "gilscope exited %d: %s" % (rc, err)
     return parse_json_stdout(out), rep
 
 
-def check_fib(label, py, interval_s, expect_hold_ns, strict=True):
+def check_fib(label, py, interval_s, expect_hold_ns, strict=True, gilscope_args=()):
     # about half a second of CPU per thread: dozens of holds each
-    truth, rep = fib_run(py, 4, 28 if interval_s else 30, interval_s)
+    truth, rep = fib_run(py, 4, 28 if interval_s else 30, interval_s, gilscope_args)
     gil = rep["gil"]
     assert gil is not None, "%s: no GIL found: %s" % (label, rep.get("gil"))
     assert gil["missed"] == 0, "%s: %s" % (label, gil)

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
 #include "testlib.h"
+#include "gilscope.h"
 #include "stats.h"
 #include "u64map.h"
 
@@ -31,6 +35,111 @@ TEST(stats_single_sample)
 	CHECK_U64(samples__pct(&s, 50), 42);
 	CHECK_U64(samples__pct(&s, 99), 42);
 	samples__free(&s);
+}
+
+/* --summary's log-linear slots: every value lands in the slot whose range
+ * holds it, slots are in value order, and each is at most 1/16 of its
+ * values wide. */
+TEST(hist_slots_hold_their_values)
+{
+	uint64_t vals[] = { 0, 1, 15, 16, 17, 31, 32, 33, 1000, 4095, 4096, 5000000,
+			    123456789, (1ULL << 42) - 1 };
+	uint32_t prev = 0;
+
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		uint64_t v = vals[i];
+		uint32_t s = gs_hist_slot(v);
+
+		CHECK(s < GS_HIST_SLOTS);
+		CHECK(s >= prev);
+		prev = s;
+		CHECK(hist_slot_low(s) <= v);
+		CHECK(v < hist_slot_low(s) + hist_slot_width(s));
+		CHECK(hist_slot_width(s) * GS_HIST_SUB <= (v < GS_HIST_SUB ? GS_HIST_SUB : v));
+	}
+	/* consecutive slots tile the line with no gap */
+	for (uint32_t s = 0; s + 1 < GS_HIST_SLOTS; s++)
+		CHECK_U64(hist_slot_low(s) + hist_slot_width(s), hist_slot_low(s + 1));
+	/* beyond 2^42 ns everything is in the last slot */
+	CHECK_U64(gs_hist_slot(1ULL << 50), GS_HIST_SLOTS - 1);
+	CHECK_U64(gs_hist_slot(~0ULL), GS_HIST_SLOTS - 1);
+}
+
+/* A histogram's percentiles are within 1/32 of the exact ones over the
+ * same samples; count, total and max are exact. */
+TEST(hist_percentiles_close_to_exact)
+{
+	struct gs_hist *h = calloc(1, sizeof(*h));
+	struct samples exact = {0}, approx = {0};
+	double pcts[] = { 1, 10, 50, 90, 99, 100 };
+	uint64_t x = 88172645463325252ULL;
+
+	CHECK(h != NULL);
+	if (!h)
+		return;
+	for (int i = 0; i < 20000; i++) {
+		uint64_t v;
+
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;	/* xorshift */
+		v = (x % 10000000) + (i % 7 ? 0 : 50000000);	/* two modes */
+		samples__add(&exact, v);
+		h->slots[gs_hist_slot(v)]++;
+		h->count++;
+		h->total += v;
+		if (v > h->max)
+			h->max = v;
+	}
+	CHECK(samples__from_hist(&approx, h) == 0);
+	CHECK(samples__approx(&approx) && !samples__approx(&exact));
+	CHECK_U64(approx.nr, exact.nr);
+	CHECK_U64(approx.total, exact.total);
+	CHECK_U64(approx.max, exact.max);
+	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++) {
+		double e = (double)samples__pct(&exact, pcts[i]);
+		double a = (double)samples__pct(&approx, pcts[i]);
+
+		CHECK(a >= e * (1 - 1.0 / 32) - 1 && a <= e * (1 + 1.0 / 32) + 1);
+	}
+	/* a sample added afterwards goes into the slots */
+	samples__add(&approx, 7);
+	CHECK_U64(approx.nr, exact.nr + 1);
+	CHECK_U64(samples__pct(&approx, 0.001), 7);
+	samples__free(&exact);
+	samples__free(&approx);
+	free(h);
+}
+
+/* The log2 view of a histogram and of the same exact samples agree. */
+TEST(hist_log2_view_matches_exact)
+{
+	struct gs_hist *h = calloc(1, sizeof(*h));
+	struct samples exact = {0}, approx = {0};
+	char *a = NULL, *e = NULL;
+	size_t alen = 0, elen = 0;
+	FILE *fa, *fe;
+
+	CHECK(h != NULL);
+	if (!h)
+		return;
+	for (uint64_t v = 0; v < 3000000; v = v * 3 + 1) {
+		samples__add(&exact, v);
+		h->slots[gs_hist_slot(v)]++;
+		h->count++;
+	}
+	CHECK(samples__from_hist(&approx, h) == 0);
+	fa = open_memstream(&a, &alen);
+	fe = open_memstream(&e, &elen);
+	samples__print_log2(&approx, fa, "ns");
+	samples__print_log2(&exact, fe, "ns");
+	fclose(fa);
+	fclose(fe);
+	CHECK(alen > 0);
+	CHECK_STR(a, e);
+	free(a);
+	free(e);
+	samples__free(&exact);
+	samples__free(&approx);
+	free(h);
 }
 
 TEST(stats_fmt_ns_units)

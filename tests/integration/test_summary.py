@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""--summary: the analysis runs in BPF and nothing is streamed.  Its
+figures are checked against the same ground truth as the streamed ones:
+gildemo's own clocks and counters, the GIL's switch_number, lockholder's
+own clocks, Python threads' own CPU time.  Percentiles come from
+log-linear histograms: within 3.1% of the exact value, so tolerances on
+them are the streamed tests' plus 3.1%."""
+import os
+import subprocess
+
+from common import (GILSCOPE, Skip, find_pythons, inside, near, parse_json_stdout,
+                    require_root_bpf, run_traced, timeout, tmpdir, workload)
+import test_gil
+import test_locks
+
+ROUNDS = test_locks.ROUNDS
+HIST_ERR = 1 / 32
+
+
+def check_nothing_streamed(rep, out):
+    s = rep["summary"]
+    assert s is not None, "no summary section in --summary's report"
+    assert s["events_counted"] > 0, s
+    # never silent: an update a full map dropped would be counted here
+    assert s["map_updates_dropped"] == 0, s
+    assert abs(s["percentile_max_error"] - HIST_ERR) < 1e-9, s
+    assert rep["events"]["recorded"] == 0, rep["events"]
+    assert "summary: analysed in BPF" in out
+    # a GIL's timeline needs every hold: the report says why there is none
+    assert ("no timeline" in out) == (rep["gil"] is not None), out
+
+
+def test_summary_gildemo_matches_its_own_ground_truth():
+    require_root_bpf()
+    truth, rep, out = test_gil.gildemo_run(["--threads", "3", "--duration", "1.5"],
+                                           ["--summary"])
+    check_nothing_streamed(rep, out)
+    gil = rep["gil"]
+    assert gil is not None and gil["python"] == "gildemo", gil
+    assert gil["missed"] == 0, gil
+    assert gil["acquisitions"] == truth["acquisitions"], (gil["acquisitions"],
+                                                           truth["acquisitions"])
+    assert gil["switch_number_last"] == truth["switch_number"]["end"], gil
+    by_tid = {t["tid"]: t for t in gil["threads"]}
+    for tt in truth["threads"]:
+        t = by_tid[tt["tid"]]
+        assert t["comm"] == tt["name"], (t["comm"], tt["name"])
+        assert t["acquisitions"] == tt["acquisitions"], (t, tt)
+        near(t["held_ns"], tt["held_ns"], 0.05, 0, "held %s" % tt["name"])
+        near(t["waited_ns"], tt["waited_ns"], 0.05, 0, "waited %s" % tt["name"])
+        near(t["forced_drops"], tt["forced_drops"], 0.05, 1, "forced drops %s" % tt["name"])
+        near(t["hold_ns"]["p50"], tt["hold_ns"]["p50"], 0.05 + HIST_ERR, 0,
+             "hold p50 %s" % tt["name"])
+        # max is kept exactly, not as a slot
+        near(t["hold_ns"]["max"], tt["hold_ns"]["max"], 0.05, 0, "hold max %s" % tt["name"])
+    # every handoff between the CPU threads counted once, by pair
+    handoffs = sum(h["count"] for h in gil["handoffs"])
+    assert gil["acquisitions"] - 3 <= handoffs <= gil["acquisitions"], (handoffs, gil)
+
+
+def test_summary_convoy_matches_gildemo():
+    """gildemo's I/O thread, behind two CPU-bound threads: its waits
+    after each round trip, as gildemo's own clock measured them."""
+    require_root_bpf()
+    truth, rep, out = test_gil.gildemo_run(
+        ["--threads", "2", "--io-threads", "1", "--io", "echo", "--duration", "1.5"],
+        ["--summary"])
+    gil = rep["gil"]
+    io = [tt for tt in truth["threads"] if tt["kind"] == "io"][0]
+    t = [t for t in gil["threads"] if t["tid"] == io["tid"]][0]
+    assert t["acquisitions"] == io["acquisitions"], (t, io)
+    assert t["voluntary_drops"] == io["voluntary_drops"], (t, io)
+    near(t["waited_ns"], io["waited_ns"], 0.05, 0, "io waited")
+    near(t["wait_ns"]["p50"], io["wait_ns"]["p50"], 0.10 + HIST_ERR, 0, "io wait p50")
+    assert t["convoy"], t
+    assert "Convoy: thread %d" % io["tid"] in out
+
+
+def test_summary_locks_all_matches_lockholder():
+    require_root_bpf()
+    rc, out, err, rep = run_traced(["--summary", "--locks=all"],
+                                   [workload("lockholder"), "-r", str(ROUNDS)])
+    assert rc == 0, "gilscope exited %d: %s" % (rc, err)
+    check_nothing_streamed(rep, out)
+    truth = parse_json_stdout(out)
+    lk = test_locks.table_lock(rep)
+    assert lk["kind"] == "mutex", lk
+    assert lk["acquisitions"] == 2 * ROUNDS, lk["acquisitions"]
+    assert lk["contended"] == ROUNDS, lk["contended"]
+    hold_truth = truth["holder"]["hold_ns"] + truth["waiter"]["hold_ns"]
+    near(lk["hold_ns"]["total"], hold_truth, 0.02, 2 * ROUNDS * 50000, "hold total")
+    near(lk["hold_ns"]["max"], 10e6, 0.5, 0, "hold max (10 ms holds)")
+    inside(lk["wait_ns"]["total"], truth["waiter"]["wait_ns"], 0.03, 2000000, "wait total")
+    inside(lk["wait_ns"]["max"], truth["waiter"]["max_wait_ns"], 0.03, 2000000, "wait max")
+    ht = test_locks.thread(rep, truth["holder"]["tid"])
+    near(ht["lock_hold_ns"], truth["holder"]["hold_ns"], 0.02, ROUNDS * 50000, "holder hold")
+    wt = test_locks.thread(rep, truth["waiter"]["tid"])
+    assert wt["comm"] == "waiter", wt
+    inside(wt["lock_wait_ns"], truth["waiter"]["wait_ns"], 0.03, 2000000, "waiter wait")
+    # the call site, repaired from the stack words kept in BPF as a
+    # streamed wait's is (user/stackfix.c)
+    top = lk["top_callers"][0]
+    assert top["count"] == ROUNDS, lk["top_callers"]
+    site = [f for f in top["stack"] if not f.startswith("libc.so")][0]
+    assert site.startswith("lockholder:take_table"), top["stack"]
+
+
+def test_summary_contended_mode_leaves_holds_unknown():
+    require_root_bpf()
+    rc, out, err, rep = run_traced(["--summary"], [workload("lockholder"), "-r", str(ROUNDS)])
+    assert rc == 0, "gilscope exited %d: %s" % (rc, err)
+    truth = parse_json_stdout(out)
+    lk = test_locks.table_lock(rep)
+    assert lk["contended"] == ROUNDS, lk
+    assert lk["acquisitions"] is None and lk["hold_ns"] is None, lk
+    inside(lk["wait_ns"]["total"], truth["waiter"]["wait_ns"], 0.03, 2000000, "wait total")
+
+
+@timeout(300)
+def test_summary_fib_on_a_python():
+    require_root_bpf()
+    pys = find_pythons()
+    if not pys:
+        raise Skip("no CPython 3.8-3.13 found")
+    # a stripped Debian build and an unstripped pyenv one, when both exist
+    picked = [p for p in pys if p[0].startswith("debian")][:1] + \
+        [p for p in pys if p[0].startswith("pyenv")][-1:]
+    for label, py in picked or pys[:1]:
+        test_gil.check_fib("summary " + label, py, None, 5e6, gilscope_args=["--summary"])
+
+
+def test_summary_refuses_what_it_cannot_do():
+    def run(args):
+        return subprocess.run([GILSCOPE] + args, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=30)
+    d = tmpdir()
+    for args, word in ((["--summary", "-o", os.path.join(d, "x.gst"), "-p", "12"], "record"),
+                       (["record", "--summary", "-o", os.path.join(d, "x.gst"), "-p", "12"],
+                        "record"),
+                       (["--summary", "--object", "None", "-p", "12"], "--object"),
+                       (["refcount", "--summary", "--object", "None", "-p", "12"], "--object")):
+        r = run(args)
+        assert r.returncode == 2, (args, r.returncode, r.stderr)
+        first = r.stderr.strip().splitlines()[0]
+        assert "--summary" in first and word in first, (args, first)
+    assert os.listdir(d) == [], os.listdir(d)
