@@ -138,23 +138,27 @@ def attach_detach(name, cmd, args, gilscope, reps):
 
 
 def capacity(hot, gilscope):
-    """The hot lock with every lock/unlock recorded, at ring buffer sizes
-    from 1 to 16 MB: the event rate the collector sustained, and what was
-    lost (counted, never silent) when the buffer was too small for it."""
+    """The collector's capacity: hotlock's wake storm (-w: futex wakes
+    nobody waits for, one record each, the cheapest event source there
+    is) from 1 and 2 threads, at ring buffer sizes 1 to 16 MB: the rate
+    of records it took in, by the workload's own clock, and what was lost
+    (counted, never silent) when the buffer was too small for it."""
     rows = []
-    for mb in (1, 4, 16):
-        d = tempfile.mkdtemp(prefix="gilscope-bench-")
-        out = os.path.join(d, "r.json")
-        t0 = time.monotonic()
-        subprocess.run([gilscope, "--locks=all", "--gil=off", "--ringbuf-mb", str(mb),
-                        "--json", out, "--", hot, "-t", "2", "-n", "3000000"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        with open(out) as f:
-            rep = json.load(f)
-        shutil.rmtree(d, ignore_errors=True)
-        dur = rep["target"]["duration_ns"] / 1e9
-        ev = rep["events"]
-        rows.append((mb, ev["recorded"], ev["recorded"] / dur, ev["lost"]))
+    for threads in (1, 2):
+        for mb in (1, 4, 16):
+            d = tempfile.mkdtemp(prefix="gilscope-bench-")
+            out = os.path.join(d, "r.json")
+            r = subprocess.run([gilscope, "--gil=off", "--ringbuf-mb", str(mb), "--json", out,
+                                "--", hot, "-w", "-t", str(threads), "-n", "3000000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               check=True)
+            truth = json.loads([l for l in r.stdout.splitlines() if "elapsed_ns" in l][0])
+            with open(out) as f:
+                rep = json.load(f)
+            shutil.rmtree(d, ignore_errors=True)
+            ev = rep["events"]
+            rows.append((threads, mb, ev["recorded"], ev["recorded"] / (truth["elapsed_ns"] / 1e9),
+                         ev["lost"]))
     return rows
 
 
@@ -174,15 +178,18 @@ def main():
     pm_modes = [("bpftrace pmlock/pmheld", pm[0])] if pm else []
     rows = []
     # bpftrace's pmlock on 2M ops would take minutes: 200k for that row
+    lock_modes = [("--locks=contended", []), ("--summary", ["--summary"]),
+                  ("--locks=all", ["--locks=all"]),
+                  ("--locks=all --summary", ["--locks=all", "--summary"])]
     rows += bench("hotlock contended (2 threads, 1 mutex, 2M ops each)",
-                  [hot, "-t", "2", "-n", "2000000"],
-                  [("--locks=contended", []), ("--locks=all", ["--locks=all"])], g, a.reps)
+                  [hot, "-t", "2", "-n", "2000000"], lock_modes, g, a.reps)
     rows += bench("hotlock contended (2 threads, 1 mutex, 200k ops each)",
                   [hot, "-t", "2", "-n", "200000"],
-                  [("--locks=all", ["--locks=all"])] + pm_modes, g, a.reps)
+                  [("--locks=all", ["--locks=all"]),
+                   ("--locks=all --summary", ["--locks=all", "--summary"])] + pm_modes,
+                  g, a.reps)
     rows += bench("hotlock uncontended (2 threads, own mutexes, 2M ops each)",
-                  [hot, "-t", "2", "-n", "2000000", "-u"],
-                  [("--locks=contended", []), ("--locks=all", ["--locks=all"])], g, a.reps)
+                  [hot, "-t", "2", "-n", "2000000", "-u"], lock_modes, g, a.reps)
     wl = os.path.join(HERE, "..", "workloads")
     pythons = []
     if os.path.exists("/usr/bin/python3"):
@@ -191,7 +198,7 @@ def main():
     if py11:
         pythons.append((py11, lib11))
     for py, lib in pythons:
-        gil_modes = [("GIL traced", [])]
+        gil_modes = [("GIL traced", []), ("GIL --summary", ["--summary"])]
         if have_bt and lib:     # Debian's python3 is stripped: no take_gil
             gil_modes.append(("bpftrace take/drop_gil", bpftrace_mode(GILBT % {"lib": lib})))
         label = py if py.startswith("/usr") else "pyenv " + os.path.basename(py)
@@ -205,11 +212,11 @@ def main():
     if os.path.exists(demo):
         rows += bench("gildemo (2 CPU threads under its GIL)",
                       [demo, "--threads", "2", "--work", "100000000", "--json", "-"],
-                      [("GIL traced", [])], g, a.reps)
-    print("%-56s %-18s %9s %10s %8s %8s" % ("workload", "mode", "min ms", "median ms",
+                      [("GIL traced", []), ("GIL --summary", ["--summary"])], g, a.reps)
+    print("%-56s %-22s %9s %10s %8s %8s" % ("workload", "mode", "min ms", "median ms",
                                              "ratio", "min/min"))
     for r in rows:
-        print("%-56.56s %-18s %9.1f %10.1f %7.2fx %7.2fx" % r)
+        print("%-56.56s %-22s %9.1f %10.1f %7.2fx %7.2fx" % r)
     if not have_bt:
         print("(bpftrace is not installed: its rows are missing; apt-get install bpftrace)")
 
@@ -227,10 +234,10 @@ def main():
               % attach_detach(name, cmd, args, g, max(3, a.reps)))
 
     print()
-    print("collector capacity: hotlock, 2 threads, every lock/unlock recorded (--locks=all):")
-    print("%12s %12s %14s %10s" % ("ring buffer", "recorded", "events/s", "lost"))
-    for mb, rec, rate, lost in capacity(hot, g):
-        print("%9d MB %12d %14.0f %10d" % (mb, rec, rate, lost))
+    print("collector capacity: hotlock -w (futex wake storm, one record a call), 3M calls a thread:")
+    print("%8s %12s %12s %14s %10s" % ("threads", "ring buffer", "recorded", "events/s", "lost"))
+    for threads, mb, rec, rate, lost in capacity(hot, g):
+        print("%8d %9d MB %12d %14.0f %10d" % (threads, mb, rec, rate, lost))
     print()
     print("machine: %s, %d CPUs, kernel %s" % (os.uname().nodename, os.cpu_count(),
                                               os.uname().release))

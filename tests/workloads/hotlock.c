@@ -3,16 +3,23 @@
  * The hot-lock benchmark: N threads hammer one pthread mutex around a
  * tiny critical section (or, with -u, each its own mutex: uncontended).
  * Prints its own elapsed time; the benchmark divides traced by untraced.
+ *
+ * -w: a wake storm instead: each thread calls futex(FUTEX_WAKE) on its own
+ * word, which nobody waits on, as fast as it can.  Every call is one
+ * record for gilscope (the futex tracepoints, 0.3 us a call): the fastest
+ * event source there is, for the collector's capacity.
  */
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 
 pthread_mutex_t hot_lock = PTHREAD_MUTEX_INITIALIZER;
 static long iters = 2000000;
-static int nthreads = 2, uncontended;
+static int nthreads = 2, uncontended, wake_storm;
 static volatile unsigned long counter;	/* under hot_lock */
 
 /* a cache line each: "uncontended" must not share one */
@@ -20,6 +27,7 @@ struct worker {
 	pthread_t th;
 	pthread_mutex_t own;
 	volatile unsigned long own_counter;
+	int word;		/* -w: the futex nobody waits on */
 } __attribute__((aligned(64)));
 
 static void *work(void *arg)
@@ -29,6 +37,11 @@ static void *work(void *arg)
 
 	volatile unsigned long *c = uncontended ? &w->own_counter : &counter;
 
+	if (wake_storm) {
+		for (long i = 0; i < iters; i++)
+			syscall(SYS_futex, &w->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		return NULL;
+	}
 	for (long i = 0; i < iters; i++) {
 		pthread_mutex_lock(m);
 		(*c)++;
@@ -43,13 +56,14 @@ int main(int argc, char **argv)
 	struct timespec a, b;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:t:u")) != -1) {
+	while ((opt = getopt(argc, argv, "n:t:uw")) != -1) {
 		switch (opt) {
 		case 'n': iters = atol(optarg); break;
 		case 't': nthreads = atoi(optarg); break;
 		case 'u': uncontended = 1; break;
+		case 'w': wake_storm = 1; break;
 		default:
-			fprintf(stderr, "usage: hotlock [-n iters] [-t threads] [-u]\n");
+			fprintf(stderr, "usage: hotlock [-n iters] [-t threads] [-u | -w]\n");
 			return 2;
 		}
 	}
@@ -60,6 +74,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (int i = 0; i < nthreads; i++) {
 		pthread_mutex_init(&w[i].own, NULL);
+		w[i].word = 0;
 		pthread_create(&w[i].th, NULL, work, &w[i]);
 	}
 	for (int i = 0; i < nthreads; i++)
