@@ -38,9 +38,10 @@ struct {
 	__uint(value_size, GS_MAX_FRAMES * sizeof(__u64));
 } stacks SEC(".maps");
 
+/* 5 KB an entry, allocated as used: two a lock or thread, one a handoff pair */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 16384);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct gs_hist_key);
 	__type(value, struct gs_hist);

@@ -144,3 +144,18 @@ def test_summary_refuses_what_it_cannot_do():
         first = r.stderr.strip().splitlines()[0]
         assert "--summary" in first and word in first, (args, first)
     assert os.listdir(d) == [], os.listdir(d)
+
+
+def test_summary_full_map_is_reported_not_silent():
+    """More distinct futexes than the lock map holds (8192): the updates
+    that did not fit are counted and said, the rest still reported."""
+    require_root_bpf()
+    words = 12000
+    rc, out, err, rep = run_traced(["--summary", "--gil=off"],
+                                   [workload("hotlock"), "-w", "-t", "1", "-s", str(words),
+                                    "-n", str(words)])
+    assert rc == 0, "gilscope exited %d: %s" % (rc, err)
+    s = rep["summary"]
+    # every wake past the 8192nd distinct word finds the map full
+    assert s["map_updates_dropped"] >= words - 8192, s
+    assert "map updates dropped (a BPF map was full" in out, out[:2000]

@@ -7,7 +7,8 @@
  * -w: a wake storm instead: each thread calls futex(FUTEX_WAKE) on its own
  * word, which nobody waits on, as fast as it can.  Every call is one
  * record for gilscope (the futex tracepoints, 0.3 us a call): the fastest
- * event source there is, for the collector's capacity.
+ * event source there is, for the collector's capacity.  -s N spreads
+ * the wakes over N words (a table of futexes: many distinct "locks").
  */
 #include <linux/futex.h>
 #include <pthread.h>
@@ -20,6 +21,8 @@
 pthread_mutex_t hot_lock = PTHREAD_MUTEX_INITIALIZER;
 static long iters = 2000000;
 static int nthreads = 2, uncontended, wake_storm;
+static long spread = 1;
+static int *spread_words;
 static volatile unsigned long counter;	/* under hot_lock */
 
 /* a cache line each: "uncontended" must not share one */
@@ -39,7 +42,8 @@ static void *work(void *arg)
 
 	if (wake_storm) {
 		for (long i = 0; i < iters; i++)
-			syscall(SYS_futex, &w->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+			syscall(SYS_futex, spread > 1 ? &spread_words[i % spread] : &w->word,
+				FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 		return NULL;
 	}
 	for (long i = 0; i < iters; i++) {
@@ -56,20 +60,26 @@ int main(int argc, char **argv)
 	struct timespec a, b;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:t:uw")) != -1) {
+	while ((opt = getopt(argc, argv, "n:t:uws:")) != -1) {
 		switch (opt) {
 		case 'n': iters = atol(optarg); break;
 		case 't': nthreads = atoi(optarg); break;
 		case 'u': uncontended = 1; break;
 		case 'w': wake_storm = 1; break;
+		case 's': spread = atol(optarg); break;
 		default:
-			fprintf(stderr, "usage: hotlock [-n iters] [-t threads] [-u | -w]\n");
+			fprintf(stderr, "usage: hotlock [-n iters] [-t threads] [-u | -w [-s words]]\n");
 			return 2;
 		}
 	}
-	if (nthreads < 1 || nthreads > 64 || iters < 1) {
-		fprintf(stderr, "hotlock: -t must be 1..64 and -n positive\n");
+	if (nthreads < 1 || nthreads > 64 || iters < 1 || spread < 1 || spread > 10000000) {
+		fprintf(stderr, "hotlock: -t must be 1..64, -n positive, -s 1..10000000\n");
 		return 2;
+	}
+	spread_words = calloc(spread, sizeof(*spread_words));
+	if (!spread_words) {
+		fprintf(stderr, "hotlock: out of memory\n");
+		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (int i = 0; i < nthreads; i++) {
