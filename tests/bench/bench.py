@@ -162,6 +162,29 @@ def capacity(hot, gilscope):
     return rows
 
 
+def recording(name, cmd, args, gilscope):
+    """Records a run, then reads it back with `gilscope report`: bytes on
+    disk per event, and the report's throughput and peak memory."""
+    import resource
+    d = tempfile.mkdtemp(prefix="gilscope-bench-")
+    gst, rep_json = os.path.join(d, "r.gst"), os.path.join(d, "r.json")
+    subprocess.run([gilscope, "record", "-o", gst] + args + ["--"] + cmd,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    size = os.path.getsize(gst)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.monotonic()
+    subprocess.run([gilscope, "report", gst, "--json", rep_json], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True)
+    secs = time.monotonic() - t0
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    with open(rep_json) as f:
+        events = json.load(f)["events"]["recorded"]
+    shutil.rmtree(d, ignore_errors=True)
+    # ru_maxrss of children is the largest so far: only a new peak is this report's
+    return (name, events, size / 1e6, size / max(events, 1), events / secs / 1e6, secs,
+            rss / 1024 if rss > before else float("nan"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -244,6 +267,19 @@ def main():
     print("%8s %12s %12s %14s %10s" % ("threads", "ring buffer", "recorded", "events/s", "lost"))
     for threads, mb, rec, rate, lost in capacity(hot, g):
         print("%8d %9d MB %12d %14.0f %10d" % (threads, mb, rec, rate, lost))
+    print()
+    print("recordings (gilscope record, then gilscope report on the file):")
+    print("%-40s %10s %9s %10s %12s %8s %9s" % ("run", "events", "MB", "bytes/ev",
+                                              "report Mev/s", "report", "peak RSS"))
+    recs = [recording("hotlock --locks=all, 2 threads x 1.5M ops",
+                      [hot, "-t", "2", "-n", "1500000"], ["--locks=all", "--gil=off"], g)]
+    if os.path.exists(demo):
+        recs.append(recording("gildemo, 4 threads, 2 s (GIL)",
+                              [demo, "--threads", "4", "--duration", "2", "--json", "/dev/null"],
+                              [], g))
+    for r in recs:
+        print("%-40s %10d %9.1f %10.1f %12.2f %6.2f s %6.0f MB" % r)
+
     print()
     print("machine: %s, %d CPUs, kernel %s" % (os.uname().nodename, os.cpu_count(),
                                               os.uname().release))
