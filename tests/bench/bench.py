@@ -165,24 +165,24 @@ def capacity(hot, gilscope):
 def recording(name, cmd, args, gilscope):
     """Records a run, then reads it back with `gilscope report`: bytes on
     disk per event, and the report's throughput and peak memory."""
-    import resource
     d = tempfile.mkdtemp(prefix="gilscope-bench-")
     gst, rep_json = os.path.join(d, "r.gst"), os.path.join(d, "r.json")
     subprocess.run([gilscope, "record", "-o", gst] + args + ["--"] + cmd,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     size = os.path.getsize(gst)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.monotonic()
-    subprocess.run([gilscope, "report", gst, "--json", rep_json], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=True)
+    p = subprocess.Popen([gilscope, "report", gst, "--json", rep_json],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)   # this child's own peak RSS
     secs = time.monotonic() - t0
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode:
+        raise RuntimeError("gilscope report %s failed" % gst)
     with open(rep_json) as f:
         events = json.load(f)["events"]["recorded"]
     shutil.rmtree(d, ignore_errors=True)
-    # ru_maxrss of children is the largest so far: only a new peak is this report's
     return (name, events, size / 1e6, size / max(events, 1), events / secs / 1e6, secs,
-            rss / 1024 if rss > before else float("nan"))
+            usage.ru_maxrss / 1024)
 
 
 def main():

@@ -69,11 +69,9 @@ def test_contended_mode_matches_workload():
     assert "table_lock" in out and "waiter" in out
 
 
-def test_all_mode_counts_every_acquisition_and_hold():
-    require_root_bpf()
-    rc, out, err, rep = run_traced(["--locks=all"], [workload("lockholder"), "-r", str(ROUNDS)])
-    assert rc == 0, "gilscope exited %d: %s" % (rc, err)
-    truth = parse_json_stdout(out)
+def check_all_mode(rep, truth):
+    """table_lock with every lock/unlock traced, against lockholder's own
+    counts and clocks (streamed or --summary)."""
     lk = table_lock(rep)
     assert lk["acquisitions"] == 2 * ROUNDS, lk["acquisitions"]
     assert lk["contended"] == ROUNDS, lk["contended"]
@@ -83,8 +81,25 @@ def test_all_mode_counts_every_acquisition_and_hold():
     near(lk["hold_ns"]["total"], hold_truth, 0.02, 2 * ROUNDS * 50000, "hold total")
     near(lk["hold_ns"]["max"], 10e6, 0.5, 0, "hold max (10 ms holds)")
     inside(lk["wait_ns"]["total"], truth["waiter"]["wait_ns"], 0.03, 2000000, "wait total")
+    inside(lk["wait_ns"]["max"], truth["waiter"]["max_wait_ns"], 0.03, 2000000, "wait max")
     ht = thread(rep, truth["holder"]["tid"])
     near(ht["lock_hold_ns"], truth["holder"]["hold_ns"], 0.02, ROUNDS * 50000, "holder hold")
+    wt = thread(rep, truth["waiter"]["tid"])
+    assert wt["comm"] == "waiter", wt
+    inside(wt["lock_wait_ns"], truth["waiter"]["wait_ns"], 0.03, 2000000, "waiter wait")
+    # the call site, with the frame glibc's missing frame pointers lose
+    # recovered (user/stackfix.c)
+    top = lk["top_callers"][0]
+    assert top["count"] == ROUNDS, lk["top_callers"]
+    site = [f for f in top["stack"] if not f.startswith("libc.so")][0]
+    assert site.startswith("lockholder:take_table"), top["stack"]
+
+
+def test_all_mode_counts_every_acquisition_and_hold():
+    require_root_bpf()
+    rc, out, err, rep = run_traced(["--locks=all"], [workload("lockholder"), "-r", str(ROUNDS)])
+    assert rc == 0, "gilscope exited %d: %s" % (rc, err)
+    check_all_mode(rep, parse_json_stdout(out))
     # the mutex probes sit on emulated instructions, never single-stepped
     uprobes = [p for p in rep["probes"] if "pthread_mutex" in p["where"]]
     assert len(uprobes) == 2, rep["probes"]

@@ -32,30 +32,14 @@ def check_nothing_streamed(rep, out):
 
 def test_summary_gildemo_matches_its_own_ground_truth():
     require_root_bpf()
-    truth, rep, out = test_gil.gildemo_run(["--threads", "3", "--duration", "1.5"],
+    truth, rep, out = test_gil.gildemo_run(["--threads", "2", "--duration", "1.5"],
                                            ["--summary"])
     check_nothing_streamed(rep, out)
+    test_gil.check_gildemo(truth, rep, p50_err=HIST_ERR)
+    # every acquisition but the first follows a release: a handoff, by pair
     gil = rep["gil"]
-    assert gil is not None and gil["python"] == "gildemo", gil
-    assert gil["missed"] == 0, gil
-    assert gil["acquisitions"] == truth["acquisitions"], (gil["acquisitions"],
-                                                           truth["acquisitions"])
-    assert gil["switch_number_last"] == truth["switch_number"]["end"], gil
-    by_tid = {t["tid"]: t for t in gil["threads"]}
-    for tt in truth["threads"]:
-        t = by_tid[tt["tid"]]
-        assert t["comm"] == tt["name"], (t["comm"], tt["name"])
-        assert t["acquisitions"] == tt["acquisitions"], (t, tt)
-        near(t["held_ns"], tt["held_ns"], 0.05, 0, "held %s" % tt["name"])
-        near(t["waited_ns"], tt["waited_ns"], 0.05, 0, "waited %s" % tt["name"])
-        near(t["forced_drops"], tt["forced_drops"], 0.05, 1, "forced drops %s" % tt["name"])
-        near(t["hold_ns"]["p50"], tt["hold_ns"]["p50"], 0.05 + HIST_ERR, 0,
-             "hold p50 %s" % tt["name"])
-        # max is kept exactly, not as a slot
-        near(t["hold_ns"]["max"], tt["hold_ns"]["max"], 0.05, 0, "hold max %s" % tt["name"])
-    # every handoff between the CPU threads counted once, by pair
     handoffs = sum(h["count"] for h in gil["handoffs"])
-    assert gil["acquisitions"] - 3 <= handoffs <= gil["acquisitions"], (handoffs, gil)
+    assert gil["acquisitions"] - 2 <= handoffs <= gil["acquisitions"], (handoffs, gil)
 
 
 def test_summary_convoy_matches_gildemo():
@@ -82,27 +66,7 @@ def test_summary_locks_all_matches_lockholder():
                                    [workload("lockholder"), "-r", str(ROUNDS)])
     assert rc == 0, "gilscope exited %d: %s" % (rc, err)
     check_nothing_streamed(rep, out)
-    truth = parse_json_stdout(out)
-    lk = test_locks.table_lock(rep)
-    assert lk["kind"] == "mutex", lk
-    assert lk["acquisitions"] == 2 * ROUNDS, lk["acquisitions"]
-    assert lk["contended"] == ROUNDS, lk["contended"]
-    hold_truth = truth["holder"]["hold_ns"] + truth["waiter"]["hold_ns"]
-    near(lk["hold_ns"]["total"], hold_truth, 0.02, 2 * ROUNDS * 50000, "hold total")
-    near(lk["hold_ns"]["max"], 10e6, 0.5, 0, "hold max (10 ms holds)")
-    inside(lk["wait_ns"]["total"], truth["waiter"]["wait_ns"], 0.03, 2000000, "wait total")
-    inside(lk["wait_ns"]["max"], truth["waiter"]["max_wait_ns"], 0.03, 2000000, "wait max")
-    ht = test_locks.thread(rep, truth["holder"]["tid"])
-    near(ht["lock_hold_ns"], truth["holder"]["hold_ns"], 0.02, ROUNDS * 50000, "holder hold")
-    wt = test_locks.thread(rep, truth["waiter"]["tid"])
-    assert wt["comm"] == "waiter", wt
-    inside(wt["lock_wait_ns"], truth["waiter"]["wait_ns"], 0.03, 2000000, "waiter wait")
-    # the call site, repaired from the stack words kept in BPF as a
-    # streamed wait's is (user/stackfix.c)
-    top = lk["top_callers"][0]
-    assert top["count"] == ROUNDS, lk["top_callers"]
-    site = [f for f in top["stack"] if not f.startswith("libc.so")][0]
-    assert site.startswith("lockholder:take_table"), top["stack"]
+    test_locks.check_all_mode(rep, parse_json_stdout(out))
 
 
 def test_summary_contended_mode_leaves_holds_unknown():
