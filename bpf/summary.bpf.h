@@ -601,7 +601,12 @@ static __always_inline void sum_thread_event(__u32 tid, const char *comm, bool e
 
 	if (!sum_in_window(ts))
 		return;
-	t = sum_other_event(tid, ts);
+	/* a sibling renaming it (through /proc) must not touch the state
+	 * its own CPU is updating: only the name */
+	if (tid != (__u32)bpf_get_current_pid_tgid())
+		t = sum_get(&sum_threads, &tid, &sum_zero_thread);
+	else
+		t = sum_other_event(tid, ts);
 	if (!t)
 		return;
 	bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), comm);

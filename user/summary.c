@@ -68,6 +68,7 @@ struct open_episode {
 	struct gs_sum_thread v;
 	uint32_t tid;
 	uint64_t wait;
+	bool in_callers;	/* its call site's entry was there to add it to */
 };
 
 struct reader {
@@ -154,6 +155,7 @@ static int keep_episode(struct reader *r, uint32_t tid, const struct gs_sum_thre
 	ep->v = *v;
 	ep->tid = tid;
 	ep->wait = 0;
+	ep->in_callers = false;
 	return 0;
 }
 
@@ -308,6 +310,7 @@ static int read_callers(struct reader *r)
 		for (size_t i = 0; i < r->nr_eps; i++)
 			if (r->eps[i].v.ep_addr == key.addr &&
 			    r->eps[i].v.ep_stackid == key.stackid) {
+				r->eps[i].in_callers = true;
 				v->count++;
 				v->wait_ns += r->eps[i].wait;
 			}
@@ -330,6 +333,17 @@ static int read_callers(struct reader *r)
 		}
 		lockstats__add_caller(l, (const uint64_t *)w->frames, w->nr_frames, v->count,
 				      v->wait_ns);
+	}
+	/* an open wait whose stack could not be taken has no entry yet */
+	for (size_t i = 0; !err && i < r->nr_eps; i++) {
+		static const uint64_t no_frames[1];
+		struct lock_stats *l;
+
+		if (r->eps[i].in_callers)
+			continue;
+		l = lockstats__lock(r->a->locks, r->eps[i].v.ep_addr);
+		if (l)
+			lockstats__add_caller(l, no_frames, 0, 1, r->eps[i].wait);
 	}
 	free(w);
 	free(v);
