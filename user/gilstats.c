@@ -176,6 +176,13 @@ struct gil_handoff *gilstats__handoff(struct gilstats *g, uint32_t from, uint32_
 	return h;
 }
 
+struct gil_thread *gilstats__find(struct gilstats *g, uint32_t tid)
+{
+	struct gil_tstate *s = u64map__get(&((struct gil_priv *)g->priv)->threads, tid);
+
+	return s ? s->t : NULL;
+}
+
 struct gil_thread *gilstats__thread(struct gilstats *g, uint32_t tid, uint64_t first_ts,
 				    uint8_t state, uint64_t since)
 {

@@ -106,6 +106,8 @@ void gilstats__finish(struct gilstats *g, uint64_t end_ts);
 struct gil_thread *gilstats__thread(struct gilstats *g, uint32_t tid, uint64_t first_ts,
 				    uint8_t state, uint64_t since);
 struct gil_handoff *gilstats__handoff(struct gilstats *g, uint32_t from, uint32_t to);
+/* A thread's entry if it has one, else NULL. */
+struct gil_thread *gilstats__find(struct gilstats *g, uint32_t tid);
 
 /* Acquisitions the self-check proves were not traced (a lower bound). */
 uint64_t gilstats__missed(const struct gilstats *g);

@@ -173,6 +173,27 @@ struct thread_stats *lockstats__thread(struct lockstats *ls, uint32_t tid)
 	return t ? &t->st : NULL;
 }
 
+void lockstats__set_inflight(struct lockstats *ls, uint32_t tid, const struct lock_inflight *f)
+{
+	struct tstate *t = thread_get(ls, tid);
+	uint32_t nr = f->ep_nr_frames > GS_MAX_FRAMES ? GS_MAX_FRAMES : f->ep_nr_frames;
+
+	if (!t)
+		return;
+	t->ep_open = f->ep_open;
+	t->ep_addr = f->ep_addr;
+	t->ep_start = f->ep_start;
+	t->ep_end = f->ep_end;
+	t->ep_val = f->ep_val;
+	t->ep_owner = f->ep_owner;
+	t->ep_nr_frames = nr;
+	if (nr)
+		memcpy(t->ep_frames, f->ep_frames, nr * sizeof(t->ep_frames[0]));
+	t->pend = f->pend;
+	t->pend_addr = f->pend_addr;
+	t->pend_ts = f->pend_ts;
+}
+
 void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_t nr,
 			   uint64_t count, uint64_t wait)
 {
@@ -206,7 +227,7 @@ void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_
 	c->wait_ns = wait;
 }
 
-static void note_owner(struct lock_stats *l, uint32_t owner)
+void lockstats__note_owner(struct lock_stats *l, uint32_t owner)
 {
 	if (!owner)
 		return;
@@ -269,7 +290,7 @@ static void finish_episode(struct lockstats *ls, struct tstate *t)
 		l->val2_waits++;
 	else
 		l->other_waits++;
-	note_owner(l, t->ep_owner);
+	lockstats__note_owner(l, t->ep_owner);
 	lockstats__add_caller(l, t->ep_frames, t->ep_nr_frames, 1, wait);
 	if (t->pend && t->pend_addr == t->ep_addr) {
 		t->pend = false;

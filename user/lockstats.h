@@ -107,5 +107,22 @@ struct lock_stats *lockstats__lock(struct lockstats *ls, uint64_t addr);
 struct thread_stats *lockstats__thread(struct lockstats *ls, uint32_t tid);
 void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_t nr,
 			   uint64_t count, uint64_t wait);
+/* Notes a thread seen holding @l (a waiter's futex word +8): kind evidence. */
+void lockstats__note_owner(struct lock_stats *l, uint32_t owner);
+
+/* What a thread was doing when tracing stopped: a wait episode still open
+ * (futex waits on one address, the last one returned) and a
+ * pthread_mutex_lock call not yet resolved.  lockstats__finish() closes
+ * them as it closes a streamed thread's. */
+struct lock_inflight {
+	bool ep_open;
+	uint64_t ep_addr, ep_start, ep_end;
+	uint32_t ep_val, ep_owner;
+	const uint64_t *ep_frames;	/* the wait's call site */
+	uint32_t ep_nr_frames;
+	bool pend;
+	uint64_t pend_addr, pend_ts;
+};
+void lockstats__set_inflight(struct lockstats *ls, uint32_t tid, const struct lock_inflight *f);
 
 #endif

@@ -61,32 +61,14 @@ void summary__end(struct tracer *tr, const struct report_meta *m)
 	tr->skel->data->sum_until_ts = m->end_ts;
 }
 
-/* A wait episode still open when tracing stopped: its thread's state,
- * closed after the histograms are in, as lockstats__finish() closes
- * streamed ones; its wait goes to its call site with the others. */
-struct open_episode {
-	struct gs_sum_thread v;
-	uint32_t tid;
-	uint64_t wait;
-	bool in_callers;	/* its call site's entry was there to add it to */
-};
-
 struct reader {
 	struct tracer *tr;
 	struct analysis *a;
 	struct symbolizer *sym;
 	struct names *names;
-	struct open_episode *eps;
-	size_t nr_eps;
+	struct gs_futex_wait_event *w;	/* scratch: a call site's frames */
+	struct gs_sum_caller *site;	/* scratch: a call site's entry */
 };
-
-static struct gil_thread *gil_thread_of(struct gilstats *g, uint32_t tid)
-{
-	for (size_t i = 0; g && i < g->nr_threads; i++)
-		if (g->threads[i]->tid == tid)
-			return g->threads[i];
-	return NULL;
-}
 
 static void read_gil_thread(struct reader *r, uint32_t tid, const struct gs_sum_thread *v)
 {
@@ -109,54 +91,50 @@ static void read_gil_thread(struct reader *r, uint32_t tid, const struct gs_sum_
 	t->exited = v->exited;
 }
 
-/* The thread's open episode, as lockstats.c's finish_episode() ends it;
- * its call site is added with the others (read_callers). */
-static void close_episode(struct reader *r, struct open_episode *ep)
+/* The frames of call site @key into r->w: the stack id's, repaired with
+ * the stack words kept in @site (NULL: none) as a streamed wait's are
+ * (stackfix.h), and named while the target's files can still be read. */
+static void site_frames(struct reader *r, const struct gs_sum_caller_key *key,
+			const struct gs_sum_caller *site)
 {
-	const struct gs_sum_thread *v = &ep->v;
-	struct lock_stats *l = lockstats__lock(r->a->locks, v->ep_addr);
-	struct thread_stats *st = lockstats__thread(r->a->locks, ep->tid);
-	uint64_t start = v->ep_start, wait;
-	bool pend_here = v->pend && v->pend_addr == v->ep_addr;
+	struct gs_futex_wait_event *w = r->w;
 
-	if (!l || !st)
-		return;
-	if (pend_here && v->pend_ts < start)
-		start = v->pend_ts;
-	wait = v->ep_end > start ? v->ep_end - start : 0;
-	l->contended++;
-	samples__add(&l->wait, wait);
-	st->lock_wait_ns += wait;
-	if (v->ep_val == 2)
-		l->val2_waits++;
-	else
-		l->other_waits++;
-	for (int i = 0; v->ep_owner && i < l->nr_owners + 1 && i < LOCK_MAX_OWNERS; i++) {
-		if (i == l->nr_owners) {
-			l->owners[l->nr_owners++] = v->ep_owner;
-			break;
-		}
-		if (l->owners[i] == v->ep_owner)
-			break;
+	memset(w, 0, sizeof(*w));
+	if (key->stackid >= 0 &&
+	    !bpf_map__lookup_elem(r->tr->skel->maps.stacks, &key->stackid, sizeof(key->stackid),
+				  w->frames, sizeof(w->frames), 0))
+		while (w->nr_frames < GS_MAX_FRAMES && w->frames[w->nr_frames])
+			w->nr_frames++;
+	if (site) {
+		w->sp = site->sp;
+		w->nr_stack = site->nr_stack;
+		memcpy(w->stack, site->stack, sizeof(w->stack));
 	}
-	if (pend_here)
-		l->acquisitions++;
-	ep->wait = wait;
+	stack_repair(r->sym, w);
+	for (uint32_t i = 0; i < w->nr_frames; i++)
+		names__code(r->names, w->frames[i]);
 }
 
-static int keep_episode(struct reader *r, uint32_t tid, const struct gs_sum_thread *v)
+/* What the thread was doing at the end, for lockstats__finish() to close. */
+static void read_inflight(struct reader *r, uint32_t tid, const struct gs_sum_thread *v)
 {
-	struct open_episode *ep = realloc(r->eps, (r->nr_eps + 1) * sizeof(*ep));
+	struct gs_sum_caller_key key = { .addr = v->ep_addr, .stackid = v->ep_stackid };
+	struct lock_inflight f = {
+		.ep_open = v->ep_open, .ep_addr = v->ep_addr, .ep_start = v->ep_start,
+		.ep_end = v->ep_end, .ep_val = v->ep_val, .ep_owner = v->ep_owner,
+		.pend = v->pend, .pend_addr = v->pend_addr, .pend_ts = v->pend_ts,
+	};
 
-	if (!ep)
-		return -ENOMEM;
-	r->eps = ep;
-	ep = &r->eps[r->nr_eps++];
-	ep->v = *v;
-	ep->tid = tid;
-	ep->wait = 0;
-	ep->in_callers = false;
-	return 0;
+	if (!v->ep_open && !v->pend)
+		return;
+	if (v->ep_open) {
+		site_frames(r, &key, bpf_map__lookup_elem(r->tr->skel->maps.sum_callers, &key,
+							  sizeof(key), r->site, sizeof(*r->site),
+							  0) ? NULL : r->site);
+		f.ep_frames = (const uint64_t *)r->w->frames;
+		f.ep_nr_frames = r->w->nr_frames;
+	}
+	lockstats__set_inflight(r->a->locks, tid, &f);
 }
 
 static int read_threads(struct reader *r)
@@ -184,16 +162,7 @@ static int read_threads(struct reader *r)
 			v.comm[GS_COMM_LEN - 1] = 0;
 			names__set_thread(r->names, key, v.comm);
 		}
-		if (v.ep_open) {
-			if (keep_episode(r, key, &v))
-				return -ENOMEM;
-		} else if (v.pend) {
-			/* a lock call with no wait after it: got it at once */
-			struct lock_stats *l = lockstats__lock(r->a->locks, v.pend_addr);
-
-			if (l)
-				l->acquisitions++;
-		}
+		read_inflight(r, key, &v);
 		read_gil_thread(r, key, &v);
 	}
 	return 0;
@@ -222,19 +191,13 @@ static int read_locks(struct reader *r)
 		l->other_waits += v.other_waits;
 		l->seen_mutex |= v.seen_mutex;
 		l->seen_cond |= v.seen_cond;
-		for (int i = 0; i < GS_SUM_OWNERS && v.owners[i]; i++) {
-			bool known = false;
-
-			for (int j = 0; j < l->nr_owners; j++)
-				known |= l->owners[j] == v.owners[i];
-			if (!known && l->nr_owners < LOCK_MAX_OWNERS)
-				l->owners[l->nr_owners++] = v.owners[i];
-		}
+		for (int i = 0; i < GS_SUM_OWNERS; i++)
+			lockstats__note_owner(l, v.owners[i]);
 	}
 	return 0;
 }
 
-/* Histograms go in before the open episodes add their waits to them. */
+/* Histograms go in before lockstats__finish() adds open waits to them. */
 static int read_hists(struct reader *r)
 {
 	int fd = bpf_map__fd(r->tr->skel->maps.sum_hists);
@@ -263,7 +226,7 @@ static int read_hists(struct reader *r)
 			break;
 		case GS_H_GIL_WAIT:
 		case GS_H_GIL_HOLD:
-			t = gil_thread_of(g, (uint32_t)key.id);
+			t = g ? gilstats__find(g, (uint32_t)key.id) : NULL;
 			if (t)
 				s = key.kind == GS_H_GIL_WAIT ? &t->wait : &t->hold;
 			break;
@@ -285,69 +248,27 @@ static int read_hists(struct reader *r)
 	return err;
 }
 
-/* Call sites: the stack id's frames, repaired with the stack words kept
- * (stackfix.h) as a streamed wait's are, plus the open episodes'. */
+/* Call sites, with their counts (an open wait's is added when
+ * lockstats__finish() closes it). */
 static int read_callers(struct reader *r)
 {
 	int fd = bpf_map__fd(r->tr->skel->maps.sum_callers);
-	int sfd = bpf_map__fd(r->tr->skel->maps.stacks);
 	struct gs_sum_caller_key key, *prev = NULL;
-	struct gs_futex_wait_event *w = calloc(1, sizeof(*w));
-	struct gs_sum_caller *v = malloc(sizeof(*v));
-	int err = 0;
 
-	if (!w || !v) {
-		free(w);
-		free(v);
-		return -ENOMEM;
-	}
 	while (!bpf_map_get_next_key(fd, prev, &key)) {
 		struct lock_stats *l;
 
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, v))
+		if (bpf_map_lookup_elem(fd, &key, r->site) || !r->site->count)
 			continue;
-		for (size_t i = 0; i < r->nr_eps; i++)
-			if (r->eps[i].v.ep_addr == key.addr &&
-			    r->eps[i].v.ep_stackid == key.stackid) {
-				r->eps[i].in_callers = true;
-				v->count++;
-				v->wait_ns += r->eps[i].wait;
-			}
-		if (!v->count)
-			continue;
-		memset(w, 0, sizeof(*w));
-		if (key.stackid >= 0 && !bpf_map_lookup_elem(sfd, &key.stackid, w->frames))
-			while (w->nr_frames < GS_MAX_FRAMES && w->frames[w->nr_frames])
-				w->nr_frames++;
-		w->sp = v->sp;
-		w->nr_stack = v->nr_stack;
-		memcpy(w->stack, v->stack, sizeof(w->stack));
-		stack_repair(r->sym, w);
-		for (uint32_t i = 0; i < w->nr_frames; i++)
-			names__code(r->names, w->frames[i]);
+		site_frames(r, &key, r->site);
 		l = lockstats__lock(r->a->locks, key.addr);
-		if (!l) {
-			err = -ENOMEM;
-			break;
-		}
-		lockstats__add_caller(l, (const uint64_t *)w->frames, w->nr_frames, v->count,
-				      v->wait_ns);
+		if (!l)
+			return -ENOMEM;
+		lockstats__add_caller(l, (const uint64_t *)r->w->frames, r->w->nr_frames,
+				      r->site->count, r->site->wait_ns);
 	}
-	/* an open wait whose stack could not be taken has no entry yet */
-	for (size_t i = 0; !err && i < r->nr_eps; i++) {
-		static const uint64_t no_frames[1];
-		struct lock_stats *l;
-
-		if (r->eps[i].in_callers)
-			continue;
-		l = lockstats__lock(r->a->locks, r->eps[i].v.ep_addr);
-		if (l)
-			lockstats__add_caller(l, no_frames, 0, 1, r->eps[i].wait);
-	}
-	free(w);
-	free(v);
-	return err;
+	return 0;
 }
 
 static void read_gil(struct reader *r, pid_t pid)
@@ -374,19 +295,22 @@ int summary__read(struct tracer *tr, pid_t pid, struct report_meta *m,
 		  struct analysis *a, struct symbolizer *sym, struct names *names)
 {
 	struct reader r = { .tr = tr, .a = a, .sym = sym, .names = names };
-	int err;
+	int err = -ENOMEM;
 
 	m->aggregated = tracer__counter(tr, GS_CNT_SUM_EVENTS, NULL, 0);
 	m->map_full = tracer__counter(tr, GS_CNT_SUM_FULL, NULL, 0);
-	err = read_locks(&r);
-	err = err ?: read_threads(&r);
-	err = err ?: read_hists(&r);
-	for (size_t i = 0; !err && i < r.nr_eps; i++)
-		close_episode(&r, &r.eps[i]);
-	err = err ?: read_callers(&r);
+	r.w = calloc(1, sizeof(*r.w));
+	r.site = calloc(1, sizeof(*r.site));
+	if (r.w && r.site) {
+		err = read_locks(&r);
+		err = err ?: read_threads(&r);
+		err = err ?: read_hists(&r);
+		err = err ?: read_callers(&r);
+	}
 	if (!err)
 		read_gil(&r, pid);
-	free(r.eps);
+	free(r.w);
+	free(r.site);
 	if (err)
 		fprintf(stderr, "gilscope: reading the summary maps failed: %s\n", strerror(-err));
 	return err;
