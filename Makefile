@@ -72,7 +72,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/gilscope.h $(SKELS) | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h) $(wildcard bpf/*.h) $(SKELS) | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -c $< -o $@
 
@@ -94,7 +94,7 @@ $(OUTPUT)/tests/%: tests/workloads/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TARGET_CFLAGS) -pthread $< -o $@ -lm
 
-$(OUTPUT)/tests/%.o: tests/unit/%.c tests/unit/testlib.h $(wildcard user/*.h) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%.o: tests/unit/%.c tests/unit/testlib.h $(wildcard user/*.h) $(wildcard bpf/*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -c $< -o $@
 

@@ -294,7 +294,7 @@ int BPF_KPROBE(mutex_lock, void *mutex)
 	if (!tid)
 		return 0;
 	if (summary) {
-		sum_mutex(tid, (__u64)mutex, true);
+		sum_mutex(ctx, tid, (__u64)mutex, true);
 		return 0;
 	}
 	return emit_lock(ctx, tid, GS_EV_MUTEX_LOCK, (__u64)mutex);
@@ -355,7 +355,7 @@ int BPF_KPROBE(cond_signal, void *cond)
 	if (locked != (g->switch_cond == (__u64)cond))
 		return 0;
 	if (summary)
-		sum_gil_event(tid, g, locked);
+		sum_gil_event(ctx, tid, g, locked);
 	else
 		emit_gil(tid, g, locked, caller);
 	/* who holds it now, for the refcount watchpoints' "with the GIL?" */
@@ -371,13 +371,13 @@ int BPF_KPROBE(mutex_unlock, void *mutex)
 	if (!tid || !mutex_events)
 		return 0;
 	if (summary)
-		sum_mutex(tid, (__u64)mutex, false);
+		sum_mutex(ctx, tid, (__u64)mutex, false);
 	else
 		emit_lock(ctx, tid, GS_EV_MUTEX_UNLOCK, (__u64)mutex);
 	return 0;
 }
 
-static __always_inline int emit_cond(__u32 type, __u64 cond, __u64 mutex,
+static __always_inline int emit_cond(void *ctx, __u32 type, __u64 cond, __u64 mutex,
 				     __s32 ret)
 {
 	__u32 tid = target_tid();
@@ -386,10 +386,7 @@ static __always_inline int emit_cond(__u32 type, __u64 cond, __u64 mutex,
 	if (!tid)
 		return 0;
 	if (summary) {
-		if (type == GS_EV_COND_WAIT)
-			sum_cond_wait(tid, cond, mutex);
-		else
-			sum_cond_ret(tid, ret);
+		sum_cond(ctx, tid, type, cond, mutex, ret);
 		return 0;
 	}
 	e = reserve(sizeof(*e));
@@ -407,21 +404,21 @@ static __always_inline int emit_cond(__u32 type, __u64 cond, __u64 mutex,
 SEC("uprobe")
 int BPF_KPROBE(cond_wait, void *cond, void *mutex)
 {
-	return emit_cond(GS_EV_COND_WAIT, (__u64)cond, (__u64)mutex, 0);
+	return emit_cond(ctx, GS_EV_COND_WAIT, (__u64)cond, (__u64)mutex, 0);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(cond_wait_ret, int ret)
 {
-	return emit_cond(GS_EV_COND_WAIT_RET, 0, 0, ret);
+	return emit_cond(ctx, GS_EV_COND_WAIT_RET, 0, 0, ret);
 }
 
-static __always_inline int emit_thread(__u32 type, __u32 tid, const char *comm)
+static __always_inline int emit_thread(void *ctx, __u32 type, __u32 tid, const char *comm)
 {
 	struct gs_thread_event *e;
 
 	if (summary) {
-		sum_thread_event(tid, comm, type == GS_EV_THREAD_EXIT);
+		sum_thread_event(ctx, tid, comm, type == GS_EV_THREAD_EXIT);
 		return 0;
 	}
 	e = reserve(sizeof(*e));
@@ -445,7 +442,7 @@ int thread_exit(void *ctx)
 	 * reaches the syscall's exit: its in-flight record must not stay */
 	bpf_map_delete_elem(&futex_calls, &tid);
 	bpf_get_current_comm(comm, sizeof(comm));
-	return emit_thread(GS_EV_THREAD_EXIT, tid, comm);
+	return emit_thread(ctx, GS_EV_THREAD_EXIT, tid, comm);
 }
 
 SEC("tracepoint/task/task_rename")
@@ -455,7 +452,7 @@ int thread_rename(struct trace_event_raw_task_rename *ctx)
 	 * run in the target's thread group */
 	if (!target_tid())
 		return 0;
-	return emit_thread(GS_EV_THREAD_RENAME, (__u32)ctx->pid, ctx->newcomm);
+	return emit_thread(ctx, GS_EV_THREAD_RENAME, (__u32)ctx->pid, ctx->newcomm);
 }
 
 /*

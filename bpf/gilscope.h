@@ -234,15 +234,116 @@ static inline __u32 gs_hist_slot(__u64 v)
 	       (__u32)((v >> (e - GS_HIST_SUB_BITS)) & (GS_HIST_SUB - 1));
 }
 
-#define GS_SUM_OWNERS	8
+/*
+ * The analyses' figures and state.  The state machines of
+ * lock_machine.h and gil_machine.h keep them, compiled by clang into the
+ * BPF programs (--summary: the structs are map values) and by gcc into
+ * the collector (user/lockstats.c, user/gilstats.c: the structs are
+ * parts of a report row).  One layout, so user/summary.c copies a map
+ * entry as one struct.
+ *
+ * The figures are given as member lists too: user space embeds them in
+ * its rows as an anonymous struct beside the named one (a union of the
+ * two, as the kernel's struct_group() does), so a row's figures read as
+ * row->acquisitions and copy as row->fig.
+ */
+#define GS_LOCK_OWNERS	8
 
-/* One lock (key: its address), as lockstats.h's struct lock_stats. */
-struct gs_sum_lock {
-	__u64 acquisitions, contended, wakes, unmatched_unlocks;
-	__u64 val2_waits, other_waits;
-	__u32 owners[GS_SUM_OWNERS];	/* futex word +8 of its waits (kind evidence) */
-	__u8 seen_mutex, seen_cond;
-	__u8 pad[6];
+/* One lock (BPF key: its address). */
+#define GS_LOCK_FIGS_MEMBERS						\
+	__u64 acquisitions;	/* pthread lock calls / cond waits that returned */ \
+	__u64 contended;	/* acquisitions that slept in the kernel */	\
+	__u64 wakes;		/* futex wake calls on it */			\
+	__u64 unmatched_unlocks; /* releases of acquisitions not seen */	\
+	__u64 val2_waits, other_waits;	/* waits expecting glibc's 2 / other */	\
+	__u32 owners[GS_LOCK_OWNERS];	/* futex word +8 of its waits, 0-ended */ \
+	__u8 seen_mutex, seen_cond;	/* seen through a pthread call */	\
+	__u8 fig_pad[6];
+struct gs_lock_figs { GS_LOCK_FIGS_MEMBERS };
+
+/* One thread's lock figures. */
+#define GS_LOCK_THREAD_FIGS_MEMBERS					\
+	__u64 lock_wait_ns;	/* mutexes and plain futexes */		\
+	__u64 lock_hold_ns;	/* mutexes; --locks=all only */			\
+	__u64 cond_wait_ns;	/* inside pthread_cond_*wait */			\
+	__u64 first_ts, last_ts; /* first and last event seen */		\
+	__u8 exited;								\
+	__u8 fig_pad[7];
+struct gs_lock_thread_figs { GS_LOCK_THREAD_FIGS_MEMBERS };
+
+/* One thread's GIL figures. */
+#define GS_GIL_THREAD_FIGS_MEMBERS					\
+	__u64 held_ns, waited_ns;	/* partial spans at the edges included */ \
+	__u64 acquisitions, forced_drops, voluntary_drops;		\
+	/* convoy: blocking calls followed by a long GIL wait */		\
+	__u64 short_releases;	/* returns from blocking calls */		\
+	__u64 convoy_waits, convoy_lost_ns;				\
+	__u64 first_ts, last_ts; /* its part of the trace */	\
+	__u8 exited;								\
+	__u8 fig_pad[7];
+struct gs_gil_thread_figs { GS_GIL_THREAD_FIGS_MEMBERS };
+
+/* One GIL (BPF key: the traced process's tgid). */
+#define GS_GIL_FIGS_MEMBERS						\
+	__u64 interval_ns;	/* the switch interval (set at the start) */	\
+	__u64 start_ts;		/* the trace's start (set at the start) */	\
+	__u64 acquisitions;							\
+	/* Self-check.  CPython bumps switch_number only when the GIL goes	\
+	 * to another thread state than last_holder; so between two traced	\
+	 * acquisitions it must rise by exactly 1 if the holder changed,	\
+	 * else 0.  Any more means acquisitions we did not see. */		\
+	__u64 first_sn, last_sn; /* switch_number at first/last acquisition */ \
+	__u64 last_holder;	/* PyThreadState of the last acquisition */	\
+	__u64 switches;		/* holder changes traced */			\
+	__u64 first_switch_ts;	/* when the GIL first went to another thread */ \
+	__u64 sn_gaps;		/* switches the stream skipped */		\
+	/* in-flight state */							\
+	__u64 last_release_ts;							\
+	__u32 holder;		/* 0: nobody (as far as we saw) */		\
+	__u32 last_release_tid;						\
+	__u8 sn_seen, release_pending;					\
+	__u8 fig_pad[6];
+struct gs_gil_figs { GS_GIL_FIGS_MEMBERS };
+
+#define GS_MAX_HELD	16	/* mutexes one thread holds at once, tracked */
+
+/* What a thread is doing, for the lock analysis (lock_machine.h). */
+struct gs_lock_tstate {
+	/* an open wait episode: futex waits on one address */
+	__u8 ep_open;
+	/* a pthread_mutex_lock call whose outcome is not known yet */
+	__u8 pend;
+	/* inside pthread_cond_*wait; it blocked in the kernel */
+	__u8 in_cond, cond_blocked;
+	__u8 nr_held;
+	__u8 pad[3];
+	__u32 ep_val, ep_owner;
+	__s32 ep_site, cond_site;	/* BPF: the call sites' stack ids */
+	__u64 ep_addr, ep_start, ep_end;
+	__u64 pend_addr, pend_ts;
+	__u64 cond, cond_mutex, cond_start;
+	/* mutexes held (--locks=all) */
+	__u64 held_addr[GS_MAX_HELD], held_since[GS_MAX_HELD];
+};
+
+enum gs_gil_thread_state {
+	GS_GIL_IDLE = 0,	/* not wanting it */
+	GS_GIL_WAITING = 1,
+	GS_GIL_HOLDING = 2,
+};
+
+/* What a thread is doing, for the GIL analysis (gil_machine.h). */
+struct gs_gil_tstate {
+	__u64 since;		/* when the current state began */
+	__u64 cond_since;	/* start of the current timed wait */
+	__u64 idle_len;		/* length of the idle span before this wait */
+	__u8 state;		/* enum gs_gil_thread_state */
+	__u8 drop_requested;	/* a waiter timed out during this hold */
+	__u8 in_cond;		/* inside pthread_cond_*wait on the GIL */
+	__u8 had_idle;		/* there was an idle span before this wait */
+	__u8 last_drop_forced;	/* the GIL was taken from it, not let go */
+	__u8 seen;		/* its part of the trace has begun */
+	__u8 pad[2];
 };
 
 /* One wait site of one lock: its user stack (the "stacks" map's id, or
@@ -262,49 +363,15 @@ struct gs_sum_caller {
 	__u64 stack[GS_STACK_WORDS];
 };
 
-#define GS_SUM_MAX_HELD	16
-
-/* One thread (key: tid): its lock figures and GIL figures, and the state
- * the BPF analysis keeps for it (the fields of lockstats.c's struct
- * tstate and gilstats.c's struct gil_tstate). */
+/* --summary: one thread (key: tid), both analyses' figures and state. */
 struct gs_sum_thread {
-	/* figures */
-	__u64 lock_wait_ns, lock_hold_ns, cond_wait_ns;
-	__u64 first_ts, last_ts;
-	__u64 gil_held_ns, gil_waited_ns;
-	__u64 gil_acquisitions, forced_drops, voluntary_drops;
-	__u64 short_releases, convoy_waits, convoy_lost_ns;
-	__u64 gil_first_ts, gil_last_ts;	/* 0: never touched the GIL */
+	struct gs_lock_thread_figs lock;
+	struct gs_gil_thread_figs gil;
+	struct gs_lock_tstate ls;
+	struct gs_gil_tstate gs;
 	char comm[GS_COMM_LEN];		/* its last name, when it changed or exited */
-	__u8 exited, named;
-	/* lock analysis state */
-	__u8 ep_open, pend, in_cond, cond_blocked;
-	__u8 nr_held;
-	__u8 pad0;
-	__u32 ep_val, ep_owner;
-	__s32 ep_stackid, cond_stackid;
-	__u64 ep_addr, ep_start, ep_end;
-	__u64 ep_sp;
-	__u64 pend_addr, pend_ts;
-	__u64 cond, cond_mutex, cond_start;
-	__u64 held_addr[GS_SUM_MAX_HELD], held_since[GS_SUM_MAX_HELD];
-	/* GIL analysis state */
-	__u8 gil_state;			/* 0 idle, 1 waiting, 2 holding */
-	__u8 drop_requested, gil_in_cond, had_idle, last_drop_forced;
-	__u8 pad1[3];
-	__u64 gil_since, gil_cond_since, idle_len;
-};
-
-/* A GIL (key: the traced process's tgid): gilstats.h's globals. */
-struct gs_sum_gil {
-	__u64 interval_ns;		/* the switch interval, set by user space */
-	__u64 acquisitions;
-	__u64 first_sn, last_sn, last_holder;
-	__u64 switches, first_switch_ts, sn_gaps;
-	__u64 last_release_ts;
-	__u32 holder, last_release_tid;
-	__u8 sn_seen, release_pending;
-	__u8 pad[6];
+	__u8 named;
+	__u8 pad[7];
 };
 
 /* Indexes of the per-CPU counters in the BPF "counters" map. */

@@ -93,9 +93,9 @@ static void perfetto(FILE *f, struct replay *r)
 			for (size_t k = 0; k < t->nr_spans; k++) {
 				struct gil_span *sp = &t->spans[k];
 
-				slice(f, &first, sp->state == GIL_HOLDING ? "holding GIL" :
+				slice(f, &first, sp->state == GS_GIL_HOLDING ? "holding GIL" :
 				      "waiting for GIL", "gil", pid, t->tid, sp->start, sp->end, base);
-				if (sp->state != GIL_WAITING)
+				if (sp->state != GS_GIL_WAITING)
 					continue;
 				if (nsteps + 2 > cap) {
 					cap = cap ? cap * 2 : 1024;
@@ -295,7 +295,7 @@ static void svg(FILE *f, struct replay *r)
 
 			fprintf(f, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>\n",
 				x, y + 4, w < 0.3 ? 0.3 : w, row - 8,
-				sp->state == GIL_HOLDING ? "#2ca02c" : "#d62728");
+				sp->state == GS_GIL_HOLDING ? "#2ca02c" : "#d62728");
 		}
 	}
 	for (int k = 0; k <= 10; k++) {

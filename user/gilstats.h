@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The GIL, from the event stream: per-thread held / waiting / not-wanting
- * time, acquisitions, forced and voluntary drops, handoffs between
- * threads, the convoy effect, and a self-check against switch_number.
- *
- * A thread is WAITING from its first wait on the GIL's condvar (or futex
- * wait on its mutex) to its acquisition, HOLDING from its acquisition to
- * its release, and otherwise not wanting the GIL (I/O, sleep, C code that
- * released it).
+ * The GIL, from the event stream.  The analysis itself is
+ * bpf/gil_machine.h's state machine, which --summary runs in BPF too;
+ * this is its user-space side: the per-thread rows with every sample,
+ * the spans of the timeline, the handoff pairs and flows.
  */
 #ifndef GILSTATS_H
 #define GILSTATS_H
@@ -19,28 +15,22 @@
 #include "gilscope.h"
 #include "stats.h"
 
-enum gil_state {
-	GIL_IDLE = 0,		/* not wanting it */
-	GIL_WAITING = 1,
-	GIL_HOLDING = 2,
-};
-
 struct gil_span {
 	uint64_t start, end;
-	uint8_t state;		/* enum gil_state; IDLE spans are not stored */
+	uint8_t state;		/* enum gs_gil_thread_state; IDLE spans are not stored */
 };
 
 struct gil_thread {
 	uint32_t tid;
-	uint64_t held_ns, waited_ns;	/* partial spans at the edges included */
-	uint64_t acquisitions, forced_drops, voluntary_drops;
+	/* what the state machine counts (gil_machine.h), as a BPF map entry
+	 * holds it: t->held_ns, or all of it as t->fig */
+	union {
+		struct gs_gil_thread_figs fig;
+		struct { GS_GIL_THREAD_FIGS_MEMBERS };
+	};
+	struct gs_gil_tstate st;	/* and the state it is in */
 	struct samples wait;		/* per acquisition (0 when it did not wait) */
 	struct samples hold;		/* per complete hold */
-	uint64_t first_ts, last_ts;	/* the thread's part of the trace */
-	bool exited;
-	/* convoy: blocking calls followed by a long GIL wait */
-	uint64_t short_releases;	/* returns from blocking calls */
-	uint64_t convoy_waits, convoy_lost_ns;
 	struct gil_span *spans;
 	size_t nr_spans, cap_spans;
 };
@@ -74,22 +64,12 @@ struct gilstats {
 	struct samples handoff_latency;	/* every release -> next acquisition */
 	struct gil_flow *flows;		/* with keep_flows */
 	size_t nr_flows, cap_flows;
-	uint64_t acquisitions;
-	/* Self-check.  CPython bumps switch_number only when the GIL goes to
-	 * another thread state than last_holder; so between two traced
-	 * acquisitions it must rise by exactly 1 if the holder changed, else
-	 * 0.  Any more means acquisitions we did not see. */
-	uint64_t first_sn, last_sn;	/* switch_number at first/last acquisition */
-	uint64_t last_holder;		/* PyThreadState of the last acquisition */
-	uint64_t switches;		/* holder changes traced */
-	uint64_t first_switch_ts;	/* when the GIL first went to another thread */
-	uint64_t sn_gaps;		/* switches the stream skipped */
-	bool sn_seen;
-	/* in-flight state */
-	uint32_t holder;		/* 0: nobody (as far as we saw) */
-	uint32_t last_release_tid;
-	uint64_t last_release_ts;
-	bool release_pending;
+	/* what the state machine counts per GIL, with the switch_number
+	 * self-check (gilscope.h): g->sn_gaps, or all of it as g->fig */
+	union {
+		struct gs_gil_figs fig;
+		struct { GS_GIL_FIGS_MEMBERS };
+	};
 	void *priv;
 };
 
@@ -99,12 +79,13 @@ void gilstats__add_thread(struct gilstats *g, uint32_t tid);
 void gilstats__event(struct gilstats *g, const struct gs_event_hdr *e, size_t size);
 void gilstats__finish(struct gilstats *g, uint64_t end_ts);
 
-/* For --summary (summary.c), whose figures come from BPF's maps: a
- * thread's entry, with the state it was in at the end (enum gil_state,
- * since @since) for gilstats__finish() to close as it closes streamed
- * ones; and a from -> to pair's entry.  NULL: no memory. */
-struct gil_thread *gilstats__thread(struct gilstats *g, uint32_t tid, uint64_t first_ts,
-				    uint8_t state, uint64_t since);
+/* For --summary (summary_tables.c), whose figures come from BPF's maps:
+ * a thread's entry with its figures and the state it was in at the end,
+ * for gilstats__finish() to close as it closes streamed ones; and a
+ * from -> to pair's entry.  NULL: no memory. */
+struct gil_thread *gilstats__set_thread(struct gilstats *g, uint32_t tid,
+					const struct gs_gil_thread_figs *f,
+					const struct gs_gil_tstate *s);
 struct gil_handoff *gilstats__handoff(struct gilstats *g, uint32_t from, uint32_t to);
 /* A thread's entry if it has one, else NULL. */
 struct gil_thread *gilstats__find(struct gilstats *g, uint32_t tid);

@@ -2,35 +2,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "events.h"
 #include "lockstats.h"
 #include "names.h"
 #include "u64map.h"
 
-#define MAX_HELD 16
-
-struct held {
-	uint64_t addr, since;
-};
-
-/* A thread's analysis state: what it is doing right now. */
+/* A thread: its row, its state machine's state, and the call sites of
+ * the waits it has open (GS_SITE_EP, GS_SITE_COND). */
 struct tstate {
 	struct thread_stats st;
-	/* an open wait episode: futex waits on one address */
-	bool ep_open;
-	uint64_t ep_addr, ep_start, ep_end;
-	uint32_t ep_val, ep_owner, ep_nr_frames;
-	uint64_t ep_frames[GS_MAX_FRAMES];
-	/* a pthread_mutex_lock call whose outcome is not known yet */
-	bool pend;
-	uint64_t pend_addr, pend_ts;
-	/* inside pthread_cond_*wait */
-	bool in_cond, cond_blocked;
-	uint64_t cond, cond_mutex, cond_start;
-	uint32_t cond_nr_frames;
-	uint64_t cond_frames[GS_MAX_FRAMES];
-	/* mutexes held (--locks=all) */
-	struct held held[MAX_HELD];
-	int nr_held;
+	struct gs_lock_tstate m;
+	uint32_t nr_frames[2];
+	uint64_t frames[2][GS_MAX_FRAMES];
 };
 
 struct lockstats {
@@ -173,25 +156,18 @@ struct thread_stats *lockstats__thread(struct lockstats *ls, uint32_t tid)
 	return t ? &t->st : NULL;
 }
 
-void lockstats__set_inflight(struct lockstats *ls, uint32_t tid, const struct lock_inflight *f)
+void lockstats__set_state(struct lockstats *ls, uint32_t tid, const struct gs_lock_tstate *s,
+			  const uint64_t *ep_frames, uint32_t ep_nr_frames)
 {
 	struct tstate *t = thread_get(ls, tid);
-	uint32_t nr = f->ep_nr_frames > GS_MAX_FRAMES ? GS_MAX_FRAMES : f->ep_nr_frames;
+	uint32_t nr = ep_nr_frames > GS_MAX_FRAMES ? GS_MAX_FRAMES : ep_nr_frames;
 
 	if (!t)
 		return;
-	t->ep_open = f->ep_open;
-	t->ep_addr = f->ep_addr;
-	t->ep_start = f->ep_start;
-	t->ep_end = f->ep_end;
-	t->ep_val = f->ep_val;
-	t->ep_owner = f->ep_owner;
-	t->ep_nr_frames = nr;
+	t->m = *s;
+	t->nr_frames[GS_SITE_EP] = nr;
 	if (nr)
-		memcpy(t->ep_frames, f->ep_frames, nr * sizeof(t->ep_frames[0]));
-	t->pend = f->pend;
-	t->pend_addr = f->pend_addr;
-	t->pend_ts = f->pend_ts;
+		memcpy(t->frames[GS_SITE_EP], ep_frames, nr * sizeof(ep_frames[0]));
 }
 
 void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_t nr,
@@ -227,246 +203,91 @@ void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_
 	c->wait_ns = wait;
 }
 
-void lockstats__note_owner(struct lock_stats *l, uint32_t owner)
+/* ---- the state machine's hooks (lock_machine.h), on this side ---- */
+
+struct gs_env {
+	struct lockstats *ls;
+	struct tstate *t;
+	const struct gs_event_hdr *rec;		/* the event stepped on */
+};
+
+#define GS_FN static
+#define GS_ADD(p, v) (*(p) += (v))
+
+static struct gs_lock_figs *gs_lock_figs_of(struct gs_env *env, __u64 addr)
 {
-	if (!owner)
-		return;
-	for (int i = 0; i < l->nr_owners; i++)
-		if (l->owners[i] == owner)
-			return;
-	if (l->nr_owners < LOCK_MAX_OWNERS)
-		l->owners[l->nr_owners++] = owner;
+	struct lock_stats *l = lock_get(env->ls, addr);
+
+	return l ? &l->fig : NULL;
 }
 
-static void acquired(struct tstate *t, struct lock_stats *l, uint64_t ts)
+static void gs_hist_add(struct gs_env *env, enum gs_hist_kind kind, __u64 id, __u64 v)
 {
-	l->acquisitions++;
-	if (t->nr_held < MAX_HELD) {
-		t->held[t->nr_held].addr = l->addr;
-		t->held[t->nr_held].since = ts;
-		t->nr_held++;
-	}
-}
+	struct lock_stats *l = lock_get(env->ls, id);
 
-static void released(struct lockstats *ls, struct tstate *t, struct lock_stats *l,
-		     uint64_t ts)
-{
-	for (int i = t->nr_held - 1; i >= 0; i--) {
-		if (t->held[i].addr != l->addr)
-			continue;
-		uint64_t hold = ts > t->held[i].since ? ts - t->held[i].since : 0;
-
-		keep_span(ls, t->st.tid, l->addr, t->held[i].since, ts, true);
-		samples__add(&l->hold, hold);
-		t->st.lock_hold_ns += hold;
-		t->held[i] = t->held[--t->nr_held];
-		return;
-	}
-	l->unmatched_unlocks++;
-}
-
-/* The thread got the lock it was waiting for: account the episode. */
-static void finish_episode(struct lockstats *ls, struct tstate *t)
-{
-	struct lock_stats *l;
-	uint64_t start, wait;
-
-	if (!t->ep_open)
-		return;
-	t->ep_open = false;
-	l = lock_get(ls, t->ep_addr);
-	if (!l)
-		return;
-	start = t->ep_start;
-	/* with the lock uprobe, the wait starts at the call, not the syscall */
-	if (t->pend && t->pend_addr == t->ep_addr && t->pend_ts < start)
-		start = t->pend_ts;
-	wait = t->ep_end > start ? t->ep_end - start : 0;
-	l->contended++;
-	samples__add(&l->wait, wait);
-	keep_span(ls, t->st.tid, l->addr, start, t->ep_end, false);
-	t->st.lock_wait_ns += wait;
-	if (t->ep_val == 2)
-		l->val2_waits++;
-	else
-		l->other_waits++;
-	lockstats__note_owner(l, t->ep_owner);
-	lockstats__add_caller(l, t->ep_frames, t->ep_nr_frames, 1, wait);
-	if (t->pend && t->pend_addr == t->ep_addr) {
-		t->pend = false;
-		acquired(t, l, t->ep_end);
-	}
-}
-
-/* A pthread_mutex_lock call that was not followed by a futex wait got the
- * lock at once. */
-static void resolve_pending(struct lockstats *ls, struct tstate *t)
-{
-	struct lock_stats *l;
-
-	if (!t->pend)
-		return;
-	t->pend = false;
-	l = lock_get(ls, t->pend_addr);
 	if (l)
-		acquired(t, l, t->pend_ts);
+		samples__add(kind == GS_H_LOCK_HOLD ? &l->hold : &l->wait, v);
 }
 
-static void on_futex_wait(struct lockstats *ls, struct tstate *t,
-			  const struct gs_futex_wait_event *w)
+static void gs_lock_span(struct gs_env *env, __u64 addr, __u64 start, __u64 end, int hold)
 {
-	const struct gs_futex_event *e = &w->f;
+	keep_span(env->ls, env->t->st.tid, addr, start, end, hold);
+}
+
+static void gs_site_take(struct gs_env *env, struct gs_lock_tstate *s, int which, __u64 addr)
+{
+	const struct gs_futex_wait_event *w = (const void *)env->rec;
 	uint32_t nr = w->nr_frames > GS_MAX_FRAMES ? GS_MAX_FRAMES : w->nr_frames;
 
-	if (t->in_cond && e->uaddr != t->cond_mutex) {
-		/* the condvar's own futex: the cond wait blocked */
-		if (!t->cond_blocked) {
-			t->cond_nr_frames = nr;
-			memcpy(t->cond_frames, w->frames, nr * sizeof(w->frames[0]));
-		}
-		t->cond_blocked = true;
-		return;
-	}
-	if (t->ep_open && t->ep_addr == e->uaddr) {
-		t->ep_end = e->end_ts;
-		return;
-	}
-	finish_episode(ls, t);
-	if (t->pend && t->pend_addr != e->uaddr)
-		resolve_pending(ls, t);
-	t->ep_open = true;
-	t->ep_addr = e->uaddr;
-	t->ep_start = e->hdr.ts;
-	t->ep_end = e->end_ts;
-	t->ep_val = e->val;
-	t->ep_owner = e->owner_tid;
-	t->ep_nr_frames = nr;
-	memcpy(t->ep_frames, w->frames, nr * sizeof(w->frames[0]));
+	(void)s;
+	(void)addr;
+	env->t->nr_frames[which] = nr;
+	memcpy(env->t->frames[which], w->frames, nr * sizeof(w->frames[0]));
 }
 
-static void on_cond_wait(struct lockstats *ls, struct tstate *t,
-			 const struct gs_cond_event *e)
+static void gs_site_clear(struct gs_env *env, struct gs_lock_tstate *s, int which)
 {
-	struct lock_stats *c = lock_get(ls, e->cond), *m = lock_get(ls, e->mutex);
-
-	if (!c || !m)
-		return;
-	c->seen_cond = true;
-	m->seen_mutex = true;
-	/* pthread_cond_wait releases the mutex inside glibc, past our
-	 * pthread_mutex_unlock probe: account the release here */
-	if (ls->cfg.mutex_probes)
-		released(ls, t, m, e->hdr.ts);
-	t->in_cond = true;
-	t->cond_blocked = false;
-	t->cond = e->cond;
-	t->cond_mutex = e->mutex;
-	t->cond_start = e->hdr.ts;
-	t->cond_nr_frames = 0;
+	(void)s;
+	env->t->nr_frames[which] = 0;
 }
 
-static void on_cond_ret(struct lockstats *ls, struct tstate *t,
-			const struct gs_cond_event *e)
+static void gs_site_add(struct gs_env *env, struct gs_lock_tstate *s, int which, __u64 addr,
+			__u64 wait)
 {
-	struct lock_stats *c, *m;
-	uint64_t wait;
+	struct lock_stats *l = lock_get(env->ls, addr);
 
-	if (!t->in_cond)
-		return;	/* the wait began before the trace */
-	t->in_cond = false;
-	c = lock_get(ls, t->cond);
-	m = lock_get(ls, t->cond_mutex);
-	if (!c || !m)
-		return;
-	wait = e->hdr.ts > t->cond_start ? e->hdr.ts - t->cond_start : 0;
-	c->acquisitions++;
-	if (t->cond_blocked)
-		c->contended++;
-	samples__add(&c->wait, wait);
-	keep_span(ls, t->st.tid, c->addr, t->cond_start, e->hdr.ts, false);
-	t->st.cond_wait_ns += wait;
-	lockstats__add_caller(c, t->cond_frames, t->cond_nr_frames, 1, wait);
-	/* and it re-acquired the mutex before returning */
-	if (ls->cfg.mutex_probes)
-		acquired(t, m, e->hdr.ts);
+	(void)s;
+	if (l)
+		lockstats__add_caller(l, env->t->frames[which], env->t->nr_frames[which], 1, wait);
 }
+
+static int gs_mutex_probes(struct gs_env *env)
+{
+	return env->ls->cfg.mutex_probes;
+}
+
+#include "lock_machine.h"
 
 void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e, size_t size)
 {
-	struct tstate *t;
-	struct lock_stats *l;
+	struct gs_env env = { .ls = ls, .rec = e };
+	struct gs_step step;
 
 	(void)size;	/* evsort checked it against the type */
-	t = thread_get(ls, e->tid);
-	if (!t)
+	env.t = thread_get(ls, e->tid);
+	if (!env.t)
 		return;
-	if (!t->st.first_ts)
-		t->st.first_ts = e->ts;
-	t->st.last_ts = e->ts;
-
-	if (e->type == GS_EV_FUTEX_WAIT) {
-		on_futex_wait(ls, t, (const struct gs_futex_wait_event *)e);
-		return;
-	}
-	/* anything else the thread does ends its wait episode */
-	finish_episode(ls, t);
-	resolve_pending(ls, t);
-
-	switch (e->type) {
-	case GS_EV_FUTEX_WAKE: {
-		const struct gs_futex_event *f = (const void *)e;
-
-		l = lock_get(ls, f->uaddr);
-		if (l)
-			l->wakes++;
-		break;
-	}
-	case GS_EV_MUTEX_LOCK: {
-		const struct gs_lock_event *k = (const void *)e;
-
-		l = lock_get(ls, k->addr);
-		if (l)
-			l->seen_mutex = true;
-		t->pend = true;
-		t->pend_addr = k->addr;
-		t->pend_ts = e->ts;
-		break;
-	}
-	case GS_EV_MUTEX_UNLOCK: {
-		const struct gs_lock_event *k = (const void *)e;
-
-		l = lock_get(ls, k->addr);
-		if (l) {
-			l->seen_mutex = true;
-			released(ls, t, l, e->ts);
-		}
-		break;
-	}
-	case GS_EV_COND_WAIT:
-		on_cond_wait(ls, t, (const struct gs_cond_event *)e);
-		break;
-	case GS_EV_COND_WAIT_RET:
-		on_cond_ret(ls, t, (const struct gs_cond_event *)e);
-		break;
-	case GS_EV_THREAD_EXIT:
-		t->st.exited = true;
-		names__set_thread(ls->names, e->tid,
-				  ((const struct gs_thread_event *)e)->comm);
-		break;
-	case GS_EV_THREAD_RENAME:
-		names__set_thread(ls->names, e->tid,
-				  ((const struct gs_thread_event *)e)->comm);
-		break;
-	default:
-		break;
-	}
+	gs_step_of(e, &step);
+	gs_lock_step(&env, &env.t->st.fig, &env.t->m, &step);
+	if (e->type == GS_EV_THREAD_EXIT || e->type == GS_EV_THREAD_RENAME)
+		names__set_thread(ls->names, e->tid, ((const struct gs_thread_event *)e)->comm);
 }
 
 static bool owners_are_threads(struct lockstats *ls, const struct lock_stats *l)
 {
-	if (!l->nr_owners)
+	if (!l->owners[0])
 		return false;
-	for (int i = 0; i < l->nr_owners; i++)
+	for (int i = 0; i < GS_LOCK_OWNERS && l->owners[i]; i++)
 		if (!u64map__get(&ls->threads, l->owners[i]))
 			return false;
 	return true;
@@ -499,13 +320,12 @@ void lockstats__finish(struct lockstats *ls, uint64_t end_ts)
 	size_t n = 0;
 
 	for (size_t i = 0; u64map__next(&ls->threads, &i, &k, &v);) {
-		struct tstate *t = v;
+		struct gs_env env = { .ls = ls, .t = v };
 
-		finish_episode(ls, t);
-		resolve_pending(ls, t);
-		(void)end_ts;	/* holds still open at the end are not counted:
-				 * their length is not known */
+		gs_lock_close(&env, &env.t->st.fig, &env.t->m);
 	}
+	(void)end_ts;	/* holds still open at the end are not counted:
+			 * their length is not known */
 	free(ls->lock_arr);
 	ls->lock_arr = calloc(ls->locks.nr ? ls->locks.nr : 1, sizeof(*ls->lock_arr));
 	for (size_t i = 0; ls->lock_arr && u64map__next(&ls->locks, &i, &k, &v);) {

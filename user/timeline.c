@@ -38,7 +38,7 @@ static void column_share(const struct gil_thread *t, size_t *cursor, uint64_t c0
 
 		if (e <= s)
 			continue;
-		if (t->spans[i].state == GIL_HOLDING)
+		if (t->spans[i].state == GS_GIL_HOLDING)
 			*hold += e - s;
 		else
 			*wait += e - s;

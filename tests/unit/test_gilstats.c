@@ -118,7 +118,7 @@ TEST(gilstats_ping_pong_forced_switches)
 	/* at most one holder at any instant: the spans never overlap */
 	for (size_t i = 0; i < a->nr_spans; i++)
 		for (size_t k = 0; k < b->nr_spans; k++)
-			if (a->spans[i].state == GIL_HOLDING && b->spans[k].state == GIL_HOLDING)
+			if (a->spans[i].state == GS_GIL_HOLDING && b->spans[k].state == GS_GIL_HOLDING)
 				CHECK(a->spans[i].end <= b->spans[k].start ||
 				      b->spans[k].end <= a->spans[i].start);
 	teardown();

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What the two analyses' state machines (lock_machine.h, gil_machine.h)
+ * share: the event they step on, and the conventions of a side.
+ *
+ * A state machine is written once, as static functions over the plain
+ * structs of gilscope.h, and compiled twice: by clang into the BPF
+ * programs (summary.bpf.h: --summary, state and figures in maps) and by
+ * gcc into the collector (user/lockstats.c, user/gilstats.c: streamed
+ * runs and recordings).  tests/unit/test_machines.c compiles it a third
+ * time, with shims that store as the BPF side does, and checks that both
+ * sides print the same figures for the same events.
+ *
+ * A side defines, before including a machine:
+ *   struct gs_env	its per-event context (what the hooks need)
+ *   GS_FN		the larger functions' qualifiers (BPF: a subprogram
+ *			of its own each, to keep the verifier's work small)
+ *   GS_ADD(p, v)	*p += v, atomic where other CPUs update the same entry
+ * and the hooks each machine lists at its top.
+ */
+#ifndef GS_MACHINE_H
+#define GS_MACHINE_H
+
+#include "gilscope.h"
+
+/* The kernel's ETIMEDOUT, as pthread_cond_timedwait returns it. */
+#define GS_ETIMEDOUT	110
+
+/*
+ * One event, as both sides see it: the BPF side builds it from a probe's
+ * arguments, user space from a record (gs_step_from_record()).
+ */
+struct gs_step {
+	__u32 type;		/* enum gs_event_type */
+	__u32 tid;
+	__u64 ts;
+	__u64 end_ts;		/* FUTEX_WAIT: the syscall's exit */
+	__u64 addr;		/* the futex, mutex or condvar */
+	__u64 mutex;		/* COND_WAIT: the condvar's mutex */
+	__u64 sn, holder;	/* GIL_*: switch_number (~0: unread), last_holder */
+	__u32 val, owner;	/* FUTEX_WAIT: expected value, word at +8 */
+	__s32 ret;		/* COND_WAIT_RET: the call's return */
+	__u32 pad;
+};
+
+/* Call sites a thread can have open: its wait episode's and its cond wait's. */
+enum { GS_SITE_EP = 0, GS_SITE_COND = 1 };
+
+/* Does @e concern the GIL whose mutex and condvar are @mutex and @cond?
+ * (A cond wait's return and a thread's exit concern it when the thread
+ * is known to it: the machine checks.) */
+static inline int gs_gil_concerns(const struct gs_step *e, __u64 mutex, __u64 cond)
+{
+	switch (e->type) {
+	case GS_EV_GIL_ACQUIRED:
+	case GS_EV_GIL_RELEASED:
+		return e->addr == mutex;
+	case GS_EV_COND_WAIT:
+		return e->addr == cond;
+	case GS_EV_FUTEX_WAIT:
+		/* blocked on the GIL's mutex on the way in: waiting for it */
+		return e->addr == mutex;
+	case GS_EV_COND_WAIT_RET:
+	case GS_EV_THREAD_EXIT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+#endif /* GS_MACHINE_H */
