@@ -180,7 +180,7 @@ void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_
 	for (size_t i = 0; i < l->nr_callers; i++) {
 		c = &l->callers[i];
 		if (c->nr_frames == nr &&
-		    !memcmp(c->frames, frames, nr * sizeof(*frames))) {
+		    (!nr || !memcmp(c->frames, frames, nr * sizeof(*frames)))) {
 			c->count += count;
 			c->wait_ns += wait;
 			return;
@@ -197,7 +197,8 @@ void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_
 	}
 	c = &l->callers[l->nr_callers++];
 	memset(c, 0, sizeof(*c));
-	memcpy(c->frames, frames, nr * sizeof(*frames));
+	if (nr)		/* no frames: @frames may be NULL */
+		memcpy(c->frames, frames, nr * sizeof(*frames));
 	c->nr_frames = nr;
 	c->count = count;
 	c->wait_ns = wait;
