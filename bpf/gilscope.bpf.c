@@ -430,6 +430,66 @@ static __always_inline int emit_thread(void *ctx, __u32 type, __u32 tid, const c
 	return 0;
 }
 
+/*
+ * Code mapped by a target (mmap or mprotect with PROT_EXEC: a library
+ * loaded, a JIT's code): counted at the call's exit, once the mapping is
+ * there.  The collector re-reads /proc/PID/maps on an address it cannot
+ * place only when this moved (symbolizer__watch_maps()).
+ */
+__u64 maps_gen = 0;
+
+#define GS_PROT_EXEC	4
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} code_maps SEC(".maps");
+
+static __always_inline int code_map_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid = target_tid();
+	__u8 one = 1;
+
+	if (tid && (ctx->args[2] & GS_PROT_EXEC))
+		bpf_map_update_elem(&code_maps, &tid, &one, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int code_map_exit(void)
+{
+	__u32 tid = target_tid();
+
+	if (tid && !bpf_map_delete_elem(&code_maps, &tid))
+		__sync_fetch_and_add(&maps_gen, 1);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int mmap_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return code_map_enter(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int mmap_exit(void *ctx)
+{
+	return code_map_exit();
+}
+
+SEC("tracepoint/syscalls/sys_enter_mprotect")
+int mprotect_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return code_map_enter(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int mprotect_exit(void *ctx)
+{
+	return code_map_exit();
+}
+
 SEC("tracepoint/sched/sched_process_exit")
 int thread_exit(void *ctx)
 {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Regenerates the sample traces and their golden reports (`sudo make traces`).
 # Each recording is small (< 1 MB); the golden report is what
-# `gilscope report` prints for it at COLUMNS=100, which a test compares.
+# `gilscope report` prints for it at COLUMNS=100, and its JSON, which a
+# test compares.
 set -eu
 BUILD=${1:-build}
 G="$BUILD/gilscope"
@@ -22,6 +23,8 @@ rec() {
 	}
 	rm -f "traces/.$name.log"
 	COLUMNS=100 "$G" report "traces/$name.gst" > "traces/$name.report.txt"
+	rm -f "traces/$name.report.json"
+	"$G" report "traces/$name.gst" --json "traces/$name.report.json" >/dev/null
 	printf '%-16s %8d bytes  %s\n' "$name" "$(stat -c %s "traces/$name.gst")" \
 		"$(grep -o 'events: [0-9]* recorded' "traces/$name.report.txt")"
 }

@@ -46,6 +46,11 @@ struct elf_file {
 	uint64_t entry;
 	struct elf_segment *segs;
 	size_t nr_segs;
+	/* elf_file__read()'s copies of whole segments, read on first use:
+	 * the collector reads code bytes for every stack word it checks, and
+	 * per-record work must not open files (NULL: not read yet) */
+	char **seg_bytes;
+	int *seg_err;			/* a read that failed is not tried again */
 	struct sym_ent *syms;		/* .symtab entries, then .dynsym ones */
 	size_t nr_syms;
 	size_t nr_symtab;		/* how many of them came from .symtab */
@@ -848,6 +853,10 @@ void elf_file__close(struct elf_file *ef)
 		free(ef->by_addr[k]);
 		free(ef->max_end[k]);
 	}
+	for (size_t i = 0; ef->seg_bytes && i < ef->nr_segs; i++)
+		free(ef->seg_bytes[i]);
+	free(ef->seg_bytes);
+	free(ef->seg_err);
 	free(ef->syms);
 	free(ef->segs);
 	free(ef->image);
@@ -998,19 +1007,60 @@ int elf_file__offset_to_vaddr(struct elf_file *ef, uint64_t off, uint64_t *vaddr
 	return -ENOENT;
 }
 
+/* Segment @i's file bytes, read once; NULL (and *err) if they cannot be. */
+static const char *segment_bytes(struct elf_file *ef, size_t i, int *err)
+{
+	const struct elf_segment *s = &ef->segs[i];
+
+	if (!ef->seg_bytes) {
+		ef->seg_bytes = calloc(ef->nr_segs, sizeof(*ef->seg_bytes));
+		ef->seg_err = calloc(ef->nr_segs, sizeof(*ef->seg_err));
+		if (!ef->seg_bytes || !ef->seg_err) {
+			free(ef->seg_bytes);
+			free(ef->seg_err);
+			ef->seg_bytes = NULL;
+			ef->seg_err = NULL;
+			*err = -ENOMEM;
+			return NULL;
+		}
+	}
+	if (ef->seg_bytes[i] || ef->seg_err[i]) {
+		*err = ef->seg_err[i];
+		return ef->seg_bytes[i];
+	}
+	if (ef->image)		/* already in memory */
+		return ef->image + s->offset;
+	ef->seg_bytes[i] = malloc(s->filesz ? s->filesz : 1);
+	if (!ef->seg_bytes[i]) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = image_read(ef, s->offset, ef->seg_bytes[i], s->filesz);
+	if (*err) {
+		free(ef->seg_bytes[i]);
+		ef->seg_bytes[i] = NULL;
+		ef->seg_err[i] = *err;
+	}
+	return ef->seg_bytes[i];
+}
+
 long elf_file__read(struct elf_file *ef, uint64_t vaddr, void *buf, size_t len)
 {
 	for (size_t i = 0; i < ef->nr_segs; i++) {
 		const struct elf_segment *s = &ef->segs[i];
 		uint64_t delta = vaddr - s->vaddr;
+		const char *bytes;
 		size_t n;
 		int err;
 
 		if (vaddr < s->vaddr || delta >= s->filesz)
 			continue;
 		n = len < s->filesz - delta ? len : s->filesz - delta;
-		err = image_read(ef, s->offset + delta, buf, n);
-		return err ? err : (long)n;
+		bytes = segment_bytes(ef, i, &err);
+		if (!bytes)
+			return err;
+		memcpy(buf, bytes + delta, n);
+		return (long)n;
 	}
 	return -ENOENT;
 }

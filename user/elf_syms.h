@@ -71,7 +71,8 @@ int elf_file__offset_to_vaddr(struct elf_file *ef, uint64_t off, uint64_t *vaddr
 
 /* Copies @len bytes of the file image at link-time @vaddr (code or data),
  * short reads at the segment end included: returns the bytes copied, or
- * -ENOENT. */
+ * -ENOENT.  The first read of a segment reads all of it (reopening the
+ * file by path); later ones are served from memory, never the file. */
 long elf_file__read(struct elf_file *ef, uint64_t vaddr, void *buf, size_t len);
 
 /* The NT_GNU_BUILD_ID note as lower-case hex, or -ENOENT. */

@@ -8,6 +8,7 @@
 
 struct gil_priv {
 	struct u64map threads;		/* tid -> struct gil_thread */
+	struct u64map pairs;		/* from << 32 | to -> its handoffs index + 1 */
 };
 
 int gilstats__new(const struct gil_config *cfg, struct gilstats **out)
@@ -36,6 +37,7 @@ void gilstats__free(struct gilstats *g)
 		return;
 	p = g->priv;
 	u64map__free(&p->threads);
+	u64map__free(&p->pairs);
 	for (size_t i = 0; i < g->nr_threads; i++) {
 		samples__free(&g->threads[i]->wait);
 		samples__free(&g->threads[i]->hold);
@@ -104,13 +106,17 @@ struct gil_thread *gilstats__set_thread(struct gilstats *g, uint32_t tid,
 	return t;
 }
 
+/* A pair's entry; found by hash: 200 threads make up to 40,000 pairs,
+ * and every acquisition looks one up. */
 struct gil_handoff *gilstats__handoff(struct gilstats *g, uint32_t from, uint32_t to)
 {
+	struct gil_priv *p = g->priv;
+	uint64_t key = (uint64_t)from << 32 | to;
+	uintptr_t idx = (uintptr_t)u64map__get(&p->pairs, key);
 	struct gil_handoff *h;
 
-	for (size_t i = 0; i < g->nr_handoffs; i++)
-		if (g->handoffs[i].from == from && g->handoffs[i].to == to)
-			return &g->handoffs[i];
+	if (idx)
+		return &g->handoffs[idx - 1];
 	if (g->nr_handoffs == g->cap_handoffs) {
 		size_t cap = g->cap_handoffs ? g->cap_handoffs * 2 : 16;
 
@@ -120,6 +126,8 @@ struct gil_handoff *gilstats__handoff(struct gilstats *g, uint32_t from, uint32_
 		g->handoffs = h;
 		g->cap_handoffs = cap;
 	}
+	if (u64map__set(&p->pairs, key, (void *)(uintptr_t)(g->nr_handoffs + 1)))
+		return NULL;
 	h = &g->handoffs[g->nr_handoffs++];
 	memset(h, 0, sizeof(*h));
 	h->from = from;

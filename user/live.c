@@ -372,6 +372,7 @@ int cmd_trace(struct env *env)
 		goto cleanup;
 	}
 	symbolizer__preload(sym);
+	symbolizer__watch_maps(sym, tracer__maps_gen(&tr));
 	fill_meta(meta, pid);
 	if (env->output) {
 		if (gst_writer__open(env->output, env->force, meta, &wr))

@@ -59,6 +59,8 @@ struct symbolizer {
 	size_t nr_mods;
 	char exe[PATH_MAX];	/* readlink /proc/PID/exe, "" if unknown */
 	uint64_t exe_ino;
+	const volatile uint64_t *maps_gen;	/* symbolizer__watch_maps() */
+	uint64_t read_gen;	/* *maps_gen when maps were last read */
 };
 
 static bool is_file_map(const struct proc_map *m)
@@ -201,13 +203,29 @@ static int refresh(struct symbolizer *s)
 static const struct proc_map *find_map(struct symbolizer *s, uint64_t addr, bool *reread)
 {
 	const struct proc_map *m = proc_maps__find(&s->pm, addr);
+	uint64_t gen;
 
 	if (m || *reread)
 		return m;
 	*reread = true;
+	if (s->maps_gen) {
+		/* nothing mapped since the last read: it is not mapped */
+		gen = *s->maps_gen;
+		if (gen == s->read_gen)
+			return NULL;
+		s->read_gen = gen;
+	}
 	if (refresh(s))
 		return NULL;
 	return proc_maps__find(&s->pm, addr);
+}
+
+void symbolizer__watch_maps(struct symbolizer *s, const volatile uint64_t *gen)
+{
+	s->maps_gen = gen;
+	/* the maps were read at symbolizer__new(), perhaps before the count
+	 * began: the first miss reads them again */
+	s->read_gen = ~0ULL;
 }
 
 static int open_module(struct symbolizer *s, struct sym_module *mod,

@@ -18,6 +18,11 @@ struct symbolizer;
 /* 0 or -errno. */
 int symbolizer__new(pid_t pid, struct symbolizer **out);
 void symbolizer__free(struct symbolizer *s);
+/* A lookup that misses re-reads /proc/PID/maps, for code mapped since:
+ * with @gen (a count the BPF side bumps when the target maps code), only
+ * if it moved since the last read, so that a stream of stack words that
+ * point nowhere costs no file system work.  Without, every miss does. */
+void symbolizer__watch_maps(struct symbolizer *s, const volatile uint64_t *gen);
 
 /* A code address: "libc.so.6:pthread_mutex_lock+0xe" when a FUNC symbol
  * holds it, "libc.so.6+0x8c37e" when it is in a mapped file but no symbol

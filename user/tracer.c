@@ -121,7 +121,7 @@ static int add_link(struct tracer *t, struct bpf_link *l)
 }
 
 static int attach_tp(struct tracer *t, struct bpf_program *p, const char *cat,
-		     const char *name)
+		     const char *name, const char *note)
 {
 	char where[128];
 	int err;
@@ -138,7 +138,7 @@ static int attach_tp(struct tracer *t, struct bpf_program *p, const char *cat,
 		return err;
 	}
 	snprintf(where, sizeof(where), "%s:%s", cat, name);
-	report_add_probe(t->meta, "tracepoint", where, NULL);
+	report_add_probe(t->meta, "tracepoint", where, note);
 	return 0;
 }
 
@@ -152,10 +152,19 @@ int tracer__attach_tracepoints(struct tracer *t)
 		/* what `mount -t tracefs tracefs /sys/kernel/tracing` does;
 		 * failing is fine, attach_tp() then says how */
 		mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
-	err = attach_tp(t, s->progs.futex_enter, "syscalls", "sys_enter_futex");
-	err = err ?: attach_tp(t, s->progs.futex_exit, "syscalls", "sys_exit_futex");
-	err = err ?: attach_tp(t, s->progs.thread_exit, "sched", "sched_process_exit");
-	err = err ?: attach_tp(t, s->progs.thread_rename, "task", "task_rename");
+	err = attach_tp(t, s->progs.futex_enter, "syscalls", "sys_enter_futex", NULL);
+	err = err ?: attach_tp(t, s->progs.futex_exit, "syscalls", "sys_exit_futex", NULL);
+	err = err ?: attach_tp(t, s->progs.thread_exit, "sched", "sched_process_exit", NULL);
+	err = err ?: attach_tp(t, s->progs.thread_rename, "task", "task_rename", NULL);
+	/* code mapped later (dlopen, JITs): when to read the maps again */
+	err = err ?: attach_tp(t, s->progs.mmap_enter, "syscalls", "sys_enter_mmap",
+			       "code mappings, for naming");
+	err = err ?: attach_tp(t, s->progs.mmap_exit, "syscalls", "sys_exit_mmap",
+			       "code mappings, for naming");
+	err = err ?: attach_tp(t, s->progs.mprotect_enter, "syscalls", "sys_enter_mprotect",
+			       "code mappings, for naming");
+	err = err ?: attach_tp(t, s->progs.mprotect_exit, "syscalls", "sys_exit_mprotect",
+			       "code mappings, for naming");
 	return err;
 }
 
@@ -363,6 +372,11 @@ void tracer__close(struct tracer *t)
 	tracer__detach(t);
 	gilscope_bpf__destroy(t->skel);
 	t->skel = NULL;
+}
+
+const volatile uint64_t *tracer__maps_gen(struct tracer *t)
+{
+	return (const volatile uint64_t *)&t->skel->bss->maps_gen;
 }
 
 int tracer__events_fd(struct tracer *t)

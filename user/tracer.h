@@ -56,6 +56,8 @@ void tracer__detach_entry_stop(struct tracer *t);
 void tracer__detach(struct tracer *t);
 void tracer__close(struct tracer *t);
 
+/* Bumped by BPF each time a target maps code (symbolizer__watch_maps()). */
+const volatile uint64_t *tracer__maps_gen(struct tracer *t);
 /* The ring buffer map's fd. */
 int tracer__events_fd(struct tracer *t);
 /* A per-CPU counter (enum gs_counter) summed over CPUs; @per_cpu, when

@@ -2,10 +2,12 @@
 """The sample traces in traces/ report what their golden reports say,
 without root (gilscope report needs no privileges)."""
 import glob
+import json
 import os
+import shutil
 import subprocess
 
-from common import GILSCOPE, Skip
+from common import GILSCOPE, Skip, tmpdir
 
 TRACES = os.path.join(os.path.dirname(__file__), "..", "..", "traces")
 
@@ -24,6 +26,27 @@ def test_golden_reports():
                            env=dict(os.environ, COLUMNS="100"))
         assert r.returncode == 0, (g, r.stderr)
         assert r.stdout == want, "%s: report differs from %s" % (g, golden)
+
+
+def test_golden_json_reports():
+    gsts = sorted(glob.glob(os.path.join(TRACES, "*.gst")))
+    if not gsts:
+        raise Skip("no sample traces in traces/")
+    d = tmpdir()
+    try:
+        for g in gsts:
+            with open(g[:-4] + ".report.json") as f:
+                want = json.load(f)
+            out = os.path.join(d, os.path.basename(g) + ".json")
+            r = subprocess.run([GILSCOPE, "report", g, "--json", out],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, timeout=60)
+            assert r.returncode == 0, (g, r.stderr)
+            with open(out) as f:
+                got = json.load(f)
+            assert got == want, "%s: JSON report differs from its golden file" % g
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_sample_traces_show_what_the_readme_says():

@@ -751,3 +751,37 @@ TEST(elf_malformed_random)
 	free(t);
 	free(file);
 }
+
+/* Code bytes are read from the file once, then from memory: the
+ * collector checks stack words per record, and per-record work must not
+ * touch the file system (it reopened libc for every 7-byte read). */
+TEST(elf_read_serves_code_from_memory_after_the_first)
+{
+	struct libc_info li;
+	struct elf_file *ef;
+	unsigned char *file, a[16], b[16];
+	char tmp[] = "/tmp/gilscope-elf-XXXXXX";
+	uint64_t addr, off;
+	size_t len;
+	int fd;
+
+	get_libc(&li);
+	read_whole(li.path, &file, &len);
+	fd = mkstemp(tmp);
+	CHECK(fd >= 0);
+	CHECK(write(fd, file, len) == (ssize_t)len);
+	close(fd);
+	CHECK_I64(elf_file__open(tmp, &ef), 0);
+	addr = loader_addr(&li, "pthread_mutex_lock", NULL);
+	CHECK_I64(elf_file__read(ef, addr, a, sizeof(a)), sizeof(a));
+	/* the file is gone: reads of the same segment still answer */
+	CHECK(unlink(tmp) == 0);
+	CHECK_I64(elf_file__read(ef, addr, b, sizeof(b)), sizeof(b));
+	CHECK(!memcmp(a, b, sizeof(a)));
+	addr = loader_addr(&li, "pthread_cond_signal", NULL);
+	CHECK_I64(elf_file__read(ef, addr, b, sizeof(b)), sizeof(b));
+	CHECK_I64(elf_file__vaddr_to_offset(ef, addr, &off), 0);
+	CHECK(!memcmp(b, file + off, sizeof(b)));
+	elf_file__close(ef);
+	free(file);
+}
