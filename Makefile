@@ -50,7 +50,8 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%.o,$(UNIT_SRCS))
 DEMO_SRCS := $(wildcard demo/*.c)
 DEMO_BINS := $(patsubst demo/%.c,$(OUTPUT)/%,$(DEMO_SRCS))
-TEST_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,$(wildcard tests/workloads/*.c))
+TEST_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,$(wildcard tests/workloads/*.c)) \
+	     $(OUTPUT)/tests/lockholder-static
 
 .PHONY: all clean test unit demo demos bench vmlinux install fuzz deps traces
 .DELETE_ON_ERROR:
@@ -93,6 +94,11 @@ $(OUTPUT)/%: demo/%.c | $(OUTPUT)
 $(OUTPUT)/tests/%: tests/workloads/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TARGET_CFLAGS) -pthread $< -o $@ -lm
+
+# a static program: no dynamic glibc for the pthread uprobes
+$(OUTPUT)/tests/lockholder-static: tests/workloads/lockholder.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -static -pthread $< -o $@ -lm
 
 $(OUTPUT)/tests/%.o: tests/unit/%.c tests/unit/testlib.h $(wildcard user/*.h) $(wildcard bpf/*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)

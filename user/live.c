@@ -357,6 +357,9 @@ int cmd_trace(struct env *env)
 			fprintf(stderr, "gilscope: process %d exited during attach\n", pid);
 		goto cleanup;
 	}
+	/* figures of the mutex probes only where they are attached: never
+	 * an invented zero (a static program has no libc to probe) */
+	meta->mutex_probes = lcfg.mutex_probes = tr.mutex_probes;
 	meta->start_ts = now_ns();
 	if (env->summary && summary__begin(&tr, pid, meta))
 		goto cleanup;
@@ -397,7 +400,7 @@ int cmd_trace(struct env *env)
 	if (child)
 		spawn__continue(child);
 	fprintf(stderr, "gilscope: tracing pid %d (%s)%s%s... %s\n", pid, meta->comm,
-		env->mutex_probes ? " with mutex uprobes" : "",
+		tr.mutex_probes ? " with mutex uprobes" : "",
 		env->summary ? ", summary in BPF" : "",
 		deadline ? "" : "Ctrl-C to stop");
 

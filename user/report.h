@@ -69,6 +69,8 @@ struct analysis;
 struct names;
 struct json;
 
+/* The target had no dynamic glibc to probe (its pthread figures are unknown). */
+bool report_no_libc(const struct report_meta *m);
 void report_add_probe(struct report_meta *m, const char *kind,
 		      const char *where, const char *note);
 void report_text(FILE *f, const struct report_meta *m, struct analysis *a,

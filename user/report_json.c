@@ -126,7 +126,11 @@ void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 			json_u64(&j, "lock_hold_ns", t->lock_hold_ns);
 		else
 			json_null(&j, "lock_hold_ns");
-		json_u64(&j, "cond_wait_ns", t->cond_wait_ns);
+		/* no libc, no condvar probes: unknown, not zero */
+		if (report_no_libc(m))
+			json_null(&j, "cond_wait_ns");
+		else
+			json_u64(&j, "cond_wait_ns", t->cond_wait_ns);
 		json_bool(&j, "exited", t->exited);
 		json_obj_end(&j);
 	}

@@ -20,6 +20,14 @@ void report_add_probe(struct report_meta *m, const char *kind,
 	snprintf(p->note, sizeof(p->note), "%s", note ? note : "");
 }
 
+bool report_no_libc(const struct report_meta *m)
+{
+	for (int i = 0; i < m->nr_probes; i++)
+		if (!strcmp(m->probes[i].kind, "none") && !strcmp(m->probes[i].where, "libc"))
+			return true;
+	return false;
+}
+
 /* The first frame outside the C library's lock internals: the call site
  * a reader wants to see. */
 static uint32_t site_index(struct names *n, const struct lock_caller *c)
@@ -133,7 +141,11 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		fprintf(f, "  (no lock was contended)\n");
 	for (size_t i = 0; i < nr_locks; i++)
 		print_lock(f, m, n, locks[i]);
-	if (!m->mutex_probes)
+	if (report_no_libc(m))
+		fprintf(f, "  ACQ and HOLD of mutexes are '-': the target maps no dynamic glibc "
+			"whose pthread calls could be probed; contention comes from futex(2) "
+			"alone.\n");
+	else if (!m->mutex_probes)
 		fprintf(f, "  ACQ and HOLD of mutexes are '-': they need --locks=all "
 			"(uprobes on pthread_mutex_lock/unlock, ~0.6 us a call); "
 			"contention comes from futex(2) alone.\n");
@@ -146,6 +158,7 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		fprintf(f, "  %-8u %-16s %12s %12s %12s%s\n", t->tid,
 			names__thread(n, t->tid), fmt_ns(t->lock_wait_ns, b[0], 32),
 			m->mutex_probes ? fmt_ns(t->lock_hold_ns, b[1], 32) : "-",
-			fmt_ns(t->cond_wait_ns, b[2], 32), t->exited ? "  (exited)" : "");
+			report_no_libc(m) ? "-" : fmt_ns(t->cond_wait_ns, b[2], 32),
+			t->exited ? "  (exited)" : "");
 	}
 }

@@ -273,6 +273,11 @@ int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil
 	if (!libc) {
 		report_add_probe(t->meta, "none", "libc",
 				 "no dynamic glibc mapped: futex(2) tracepoints only");
+		if (mutex_probes)
+			fprintf(stderr, "gilscope: --locks=all does not apply to pid %d: it maps no "
+				"dynamic glibc (a static or non-glibc program), so acquisitions "
+				"and hold times are unknown; contended waits are still traced\n",
+				pid);
 		err = 0;
 		goto cleanup;
 	}
@@ -301,6 +306,7 @@ int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil
 				  "pthread_mutex_unlock", INSN_ARG_RDI, false);
 	if (err == -ENOENT)
 		fprintf(stderr, "gilscope: %s has no pthread_mutex_lock/unlock symbols\n", path);
+	t->mutex_probes = !err && mutex_probes;
 	if (!err && gil) {
 		err = set_gil_libc(t, pid, &pm, libc->path);
 		if (err)

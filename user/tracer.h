@@ -24,6 +24,7 @@ struct tracer {
 	int nr_links;
 	struct bpf_link *entry_stop;
 	struct report_meta *meta;	/* probes attached are listed here */
+	bool mutex_probes;		/* pthread_mutex_lock/unlock probes attached */
 };
 
 struct tracer_opts {
