@@ -51,34 +51,22 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* A futex call in flight, keyed by tid; the stack is taken at entry. */
-struct futex_call {
-	__u64 ts;
-	__u64 uaddr;
-	__u32 op;
-	__u32 val;
-	__u32 owner_tid;
-	__u32 nr_frames;
-	__u32 nr_stack;
-	__u32 pad;
-	__u64 sp;
-	__u64 frames[GS_MAX_FRAMES];
-	__u64 stack[GS_STACK_WORDS];
-};
-
+/* The futex calls in flight, by tid: the stack is taken at entry, the
+ * record written at the exit; what is left at the stop are waits that
+ * never returned (user/inflight.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);	/* threads inside futex() at once */
 	__type(key, __u32);
-	__type(value, struct futex_call);
+	__type(value, struct gs_futex_call);
 } futex_calls SEC(".maps");
 
-/* Scratch space: a futex_call is too big for the 512-byte BPF stack. */
+/* Scratch space: a gs_futex_call is too big for the 512-byte BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct futex_call);
+	__type(value, struct gs_futex_call);
 } scratch SEC(".maps");
 
 static __always_inline void count(__u32 idx)
@@ -161,7 +149,7 @@ SEC("tracepoint/syscalls/sys_enter_futex")
 int futex_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 tid = target_tid(), zero = 0, cmd;
-	struct futex_call *c;
+	struct gs_futex_call *c;
 	long n;
 
 	if (!tid)
@@ -203,7 +191,7 @@ int futex_enter(struct trace_event_raw_sys_enter *ctx)
 }
 
 static __always_inline void fill_futex(struct gs_futex_event *f, __u32 type,
-				       __u32 tid, const struct futex_call *c,
+				       __u32 tid, const struct gs_futex_call *c,
 				       long ret)
 {
 	fill_hdr(&f->hdr, type, tid, c->ts);
@@ -219,7 +207,7 @@ SEC("tracepoint/syscalls/sys_exit_futex")
 int futex_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = target_tid();
-	struct futex_call *c;
+	struct gs_futex_call *c;
 
 	if (!tid)
 		return 0;

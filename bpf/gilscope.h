@@ -39,6 +39,9 @@ enum gs_event_type {
 	GS_EV_GIL_RELEASED	= 10,
 	/* a watched reference count was written (hardware watchpoint) */
 	GS_EV_REFCOUNT_WRITE	= 11,
+	/* a futex wait still in progress when tracing stopped: written by
+	 * user space at the stop, not by BPF (struct gs_open_wait_event) */
+	GS_EV_FUTEX_WAIT_OPEN	= 12,
 	GS_EV_TYPE_MAX,
 };
 
@@ -94,6 +97,36 @@ struct gs_futex_wait_event {
 	__u32 nr_stack;		/* words valid in stack[] */
 	__u64 sp;
 	__u64 frames[GS_MAX_FRAMES];	/* innermost first */
+	__u64 stack[GS_STACK_WORDS];
+};
+
+/*
+ * GS_EV_FUTEX_WAIT_OPEN: a wait that had not returned when tracing
+ * stopped (a hung thread's).  w.f.hdr.ts is when it began, or the
+ * trace's start when it began before (start_known 0: it is at least
+ * w.f.end_ts - hdr.ts long); w.f.end_ts is the stop; w.f.owner_tid the
+ * mutex owner word as read last.  Its frames: the stack at entry, or
+ * (begun before the trace) the interrupted pc, repaired from stack words.
+ */
+struct gs_open_wait_event {
+	struct gs_futex_wait_event w;
+	__u32 start_known;
+	__u32 pad;
+};
+
+/* A futex call in flight (BPF map futex_calls, key: tid), taken at the
+ * syscall's entry; user space reads what is left of it at the stop. */
+struct gs_futex_call {
+	__u64 ts;
+	__u64 uaddr;
+	__u32 op;
+	__u32 val;
+	__u32 owner_tid;
+	__u32 nr_frames;
+	__u32 nr_stack;
+	__u32 pad;
+	__u64 sp;
+	__u64 frames[GS_MAX_FRAMES];
 	__u64 stack[GS_STACK_WORDS];
 };
 

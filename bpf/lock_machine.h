@@ -19,6 +19,8 @@
  *   void gs_site_clear(env, st, GS_SITE_*)		the wait has no call site yet
  *   void gs_site_add(env, st, GS_SITE_*, addr, ns)	a wait there ended
  *   int gs_mutex_probes(env)	pthread_mutex_lock/unlock are probed
+ *   void gs_lock_open_wait(env, addr, start, start_known)
+ *		a wait still in progress at the end (user space only)
  */
 #ifndef GS_LOCK_MACHINE_H
 #define GS_LOCK_MACHINE_H
@@ -210,6 +212,30 @@ GS_FN void gs_lock_cond_ret(struct gs_env *env, struct gs_lock_thread_figs *f,
 		gs_lock_acquired(env, s, s->cond_mutex, e->ts);
 }
 
+/* A futex wait still in progress when tracing stopped: no lock was had.
+ * If it continues the thread's open episode (glibc waits again on the
+ * same word), it began when the episode did; the episode is dropped, not
+ * counted as a contended acquisition. */
+static inline void gs_lock_wait_open(struct gs_env *env, struct gs_lock_tstate *s,
+				     const struct gs_step *e)
+{
+	__u64 start = e->ts;
+	int known = e->start_known;
+
+	if (s->ep_open && s->ep_addr == e->addr) {
+		start = s->ep_start;
+		known = 1;
+		s->ep_open = 0;
+	}
+	if (s->pend && s->pend_addr == e->addr) {
+		if (s->pend_ts < start)
+			start = s->pend_ts;
+		known = 1;
+		s->pend = 0;
+	}
+	gs_lock_open_wait(env, e->addr, start, known);
+}
+
 /* One event of the thread whose figures and state are @f and @s. */
 GS_FN void gs_lock_step(struct gs_env *env, struct gs_lock_thread_figs *f,
 			struct gs_lock_tstate *s, const struct gs_step *e)
@@ -221,6 +247,10 @@ GS_FN void gs_lock_step(struct gs_env *env, struct gs_lock_thread_figs *f,
 	f->last_ts = e->ts;
 	if (e->type == GS_EV_FUTEX_WAIT) {
 		gs_lock_futex_wait(env, f, s, e);
+		return;
+	}
+	if (e->type == GS_EV_FUTEX_WAIT_OPEN) {
+		gs_lock_wait_open(env, s, e);
 		return;
 	}
 	/* anything else the thread does ends its wait episode */

@@ -40,7 +40,7 @@ struct gs_step {
 	__u64 sn, holder;	/* GIL_*: switch_number (~0: unread), last_holder */
 	__u32 val, owner;	/* FUTEX_WAIT: expected value, word at +8 */
 	__s32 ret;		/* COND_WAIT_RET: the call's return */
-	__u32 pad;
+	__u32 start_known;	/* FUTEX_WAIT_OPEN: 0 if it began before the trace */
 };
 
 /* Call sites a thread can have open: its wait episode's and its cond wait's. */

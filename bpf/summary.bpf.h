@@ -212,6 +212,12 @@ static __always_inline void gs_site_add(struct gs_env *env, struct gs_lock_tstat
 	__sync_fetch_and_add(&c->wait_ns, wait);
 }
 
+/* open waits are found by user space at the stop, never here */
+static __always_inline void gs_lock_open_wait(struct gs_env *env, __u64 addr, __u64 start,
+					      int start_known)
+{
+}
+
 static __always_inline int gs_mutex_probes(struct gs_env *env)
 {
 	return mutex_events;
@@ -260,7 +266,7 @@ static __noinline void sum_event(void *ctx, const struct gs_step *e)
 }
 
 /* A futex call returned; @c is its entry record. */
-static __always_inline void sum_futex(void *ctx, __u32 tid, const struct futex_call *c,
+static __always_inline void sum_futex(void *ctx, __u32 tid, const struct gs_futex_call *c,
 				      bool wait, __u64 end_ts)
 {
 	struct gs_step e = {

@@ -32,6 +32,8 @@ static inline size_t gs_event_size(uint32_t type)
 		return sizeof(struct gs_thread_event);
 	case GS_EV_REFCOUNT_WRITE:
 		return sizeof(struct gs_refcount_event);
+	case GS_EV_FUTEX_WAIT_OPEN:
+		return sizeof(struct gs_open_wait_event);
 	default:
 		return 0;
 	}
@@ -44,7 +46,8 @@ static inline size_t gs_event_size(uint32_t type)
  */
 static inline uint64_t gs_event_time(const struct gs_event_hdr *h)
 {
-	if (h->type == GS_EV_FUTEX_WAIT || h->type == GS_EV_FUTEX_WAKE)
+	if (h->type == GS_EV_FUTEX_WAIT || h->type == GS_EV_FUTEX_WAKE ||
+	    h->type == GS_EV_FUTEX_WAIT_OPEN)
 		return ((const struct gs_futex_event *)h)->end_ts;
 	return h->ts;
 }
@@ -57,6 +60,10 @@ static inline void gs_step_of(const struct gs_event_hdr *h, struct gs_step *e)
 	e->tid = h->tid;
 	e->ts = h->ts;
 	switch (h->type) {
+	case GS_EV_FUTEX_WAIT_OPEN:
+		e->start_known = ((const struct gs_open_wait_event *)h)->start_known;
+		/* the rest is a futex wait's */
+		__attribute__((fallthrough));
 	case GS_EV_FUTEX_WAIT:
 	case GS_EV_FUTEX_WAKE: {
 		const struct gs_futex_event *f = (const void *)h;

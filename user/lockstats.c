@@ -26,6 +26,8 @@ struct lockstats {
 	size_t locks_sorted, threads_sorted;
 	struct lock_span *spans;
 	size_t nr_spans, cap_spans;
+	struct lock_open_wait *open;
+	size_t nr_open, cap_open;
 };
 
 static void keep_span(struct lockstats *ls, uint32_t tid, uint64_t addr,
@@ -102,6 +104,7 @@ void lockstats__free(struct lockstats *ls)
 	free(ls->lock_arr);
 	free(ls->thread_arr);
 	free(ls->spans);
+	free(ls->open);
 	free(ls);
 }
 
@@ -262,6 +265,49 @@ static void gs_site_add(struct gs_env *env, struct gs_lock_tstate *s, int which,
 		lockstats__add_caller(l, env->t->frames[which], env->t->nr_frames[which], 1, wait);
 }
 
+static void gs_lock_open_wait(struct gs_env *env, __u64 addr, __u64 start, int start_known)
+{
+	const struct gs_futex_wait_event *w = (const void *)env->rec;
+	struct lockstats *ls = env->ls;
+	struct gs_lock_tstate *s = &env->t->m;
+	struct lock_open_wait *o;
+
+	if (ls->nr_open == ls->cap_open) {
+		size_t cap = ls->cap_open ? ls->cap_open * 2 : 16;
+
+		o = realloc(ls->open, cap * sizeof(*o));
+		if (!o)
+			return;
+		ls->open = o;
+		ls->cap_open = cap;
+	}
+	o = &ls->open[ls->nr_open++];
+	memset(o, 0, sizeof(*o));
+	o->tid = env->t->st.tid;
+	o->addr = addr;
+	/* the futex word of a cond wait seen to begin: name the condvar */
+	if (s->in_cond && addr != s->cond_mutex) {
+		o->addr = s->cond;
+		o->kind = LOCK_CONDVAR;
+		if (s->cond_start < start)
+			start = s->cond_start;
+		start_known = 1;
+	}
+	o->start = start;
+	o->end = w->f.end_ts;
+	o->start_known = start_known;
+	o->val = w->f.val;
+	o->owner = w->f.owner_tid;
+	o->nr_frames = w->nr_frames > GS_MAX_FRAMES ? GS_MAX_FRAMES : w->nr_frames;
+	memcpy(o->frames, w->frames, o->nr_frames * sizeof(o->frames[0]));
+}
+
+size_t lockstats__open_waits(struct lockstats *ls, const struct lock_open_wait **out)
+{
+	*out = ls->open;
+	return ls->nr_open;
+}
+
 static int gs_mutex_probes(struct gs_env *env)
 {
 	return env->ls->cfg.mutex_probes;
@@ -292,6 +338,38 @@ static bool owners_are_threads(struct lockstats *ls, const struct lock_stats *l)
 		if (!u64map__get(&ls->threads, l->owners[i]))
 			return false;
 	return true;
+}
+
+static int cmp_open(const void *a, const void *b)
+{
+	const struct lock_open_wait *x = a, *y = b;
+
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/* An open wait's lock kind, and its owner when that is a thread of the
+ * target (what a deadlock is made of). */
+static void finish_open_waits(struct lockstats *ls)
+{
+	for (size_t i = 0; i < ls->nr_open; i++) {
+		struct lock_open_wait *o = &ls->open[i];
+		const struct lock_stats *l = u64map__get(&ls->locks, o->addr);
+		bool owner_known = o->owner && o->owner != o->tid &&
+				   u64map__get(&ls->threads, o->owner);
+
+		if (o->kind != LOCK_CONDVAR) {
+			if (l && l->contended + l->acquisitions)
+				o->kind = l->kind;
+			else if (l && l->seen_mutex)
+				o->kind = LOCK_MUTEX;
+			else
+				o->kind = o->val == 2 && owner_known ? LOCK_MUTEX : LOCK_FUTEX;
+		}
+		if (o->kind == LOCK_MUTEX && owner_known)
+			o->owner_tid = o->owner;
+	}
+	if (ls->nr_open > 1)
+		qsort(ls->open, ls->nr_open, sizeof(*ls->open), cmp_open);
 }
 
 static int cmp_lock(const void *a, const void *b)
@@ -356,6 +434,7 @@ void lockstats__finish(struct lockstats *ls, uint64_t end_ts)
 	if (ls->lock_arr)
 		qsort(ls->lock_arr, n, sizeof(*ls->lock_arr), cmp_lock);
 	ls->locks_sorted = n;
+	finish_open_waits(ls);
 
 	free(ls->thread_arr);
 	ls->thread_arr = calloc(ls->threads.nr ? ls->threads.nr : 1, sizeof(*ls->thread_arr));

@@ -54,6 +54,19 @@ struct thread_stats {
 	};
 };
 
+/* A futex wait still in progress when tracing stopped: a hung thread's. */
+struct lock_open_wait {
+	uint32_t tid;
+	uint64_t addr;		/* the lock: the condvar, for a cond wait seen begin */
+	uint64_t start, end;	/* end - start: how long it had waited */
+	bool start_known;	/* else it began before the trace: at least that */
+	uint32_t val, owner;	/* futex word expected; the word at +8 (a mutex's owner) */
+	int kind;		/* enum lock_kind, set by lockstats__finish */
+	uint32_t owner_tid;	/* owner, if it names a thread of the target, else 0 */
+	uint64_t frames[GS_MAX_FRAMES];
+	uint32_t nr_frames;
+};
+
 struct lockstats_config {
 	bool mutex_probes;	/* pthread_mutex_lock/unlock uprobes attached */
 	bool cond_probes;	/* pthread_cond_*wait uprobes attached */
@@ -86,6 +99,8 @@ size_t lockstats__locks(struct lockstats *ls, struct lock_stats ***out);
 size_t lockstats__threads(struct lockstats *ls, struct thread_stats ***out);
 /* The intervals kept with keep_spans, in the order they ended. */
 size_t lockstats__spans(struct lockstats *ls, const struct lock_span **out);
+/* The waits still in progress at the end, by tid. */
+size_t lockstats__open_waits(struct lockstats *ls, const struct lock_open_wait **out);
 /* Callers of @l sorted by wait time, most first. */
 void lockstats__sort_callers(struct lock_stats *l);
 

@@ -136,7 +136,8 @@ void names__note_event(struct names *n, const struct gs_event_hdr *e, size_t siz
 	if (!n->sym || size != gs_event_size(e->type))
 		return;
 	switch (e->type) {
-	case GS_EV_FUTEX_WAIT: {
+	case GS_EV_FUTEX_WAIT:
+	case GS_EV_FUTEX_WAIT_OPEN: {
 		const struct gs_futex_wait_event *w = (const void *)e;
 
 		names__data(n, w->f.uaddr);

@@ -85,6 +85,13 @@ void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 void report_gil_json(struct json *j, const struct report_meta *m, struct analysis *a,
 		     struct names *names);
 
+/* Waits still in progress at the end, and deadlocks (report_waits.c):
+ * nothing / empty arrays when there are none. */
+void report_waits_text(FILE *f, const struct report_meta *m, struct analysis *a,
+		       struct names *names);
+void report_waits_json(struct json *j, const struct report_meta *m, struct analysis *a,
+		       struct names *names);
+
 /* The refcount section (report_refcount.c): nothing / null without --object. */
 void report_refcount_text(FILE *f, const struct report_meta *m, struct analysis *a,
 			  struct names *names);

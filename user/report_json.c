@@ -146,5 +146,6 @@ void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 	for (size_t i = 0; i < nr_locks; i++)
 		lock_json(&j, m, n, locks[i]);
 	json_arr_end(&j);
+	report_waits_json(&j, m, a, n);
 	json_obj_end(&j);
 }

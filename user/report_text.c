@@ -91,6 +91,8 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 	struct thread_stats **threads;
 	size_t nr_locks = lockstats__locks(ls, &locks);
 	size_t nr_threads = lockstats__threads(ls, &threads);
+	const struct lock_open_wait *open;
+	size_t nr_open = lockstats__open_waits(ls, &open);
 	uint64_t dur = m->end_ts > m->start_ts ? m->end_ts - m->start_ts : 0;
 	char b[4][32];
 
@@ -138,7 +140,8 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		"ADDR", "NAME", "KIND", "ACQ", "CONT", "WAIT-TOT", "WAIT-P50",
 		"WAIT-P99", "WAIT-MAX", "HOLD-TOT", "HOLD-P50", "HOLD-P99", "HOLD-MAX");
 	if (!nr_locks)
-		fprintf(f, "  (no lock was contended)\n");
+		fprintf(f, "  (no lock was contended%s)\n",
+			nr_open ? " and given up: see the waits in progress below" : "");
 	for (size_t i = 0; i < nr_locks; i++)
 		print_lock(f, m, n, locks[i]);
 	if (report_no_libc(m))
@@ -161,4 +164,5 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 			report_no_libc(m) ? "-" : fmt_ns(t->cond_wait_ns, b[2], 32),
 			t->exited ? "  (exited)" : "");
 	}
+	report_waits_text(f, m, a, n);
 }

@@ -150,6 +150,11 @@ static void gs_site_add(struct gs_env *env, struct gs_lock_tstate *s, int which,
 	c->wait_ns += wait;
 }
 
+static void gs_lock_open_wait(struct gs_env *env, __u64 addr, __u64 start, int start_known)
+{
+	(void)env, (void)addr, (void)start, (void)start_known;
+}
+
 static int gs_mutex_probes(struct gs_env *env)
 {
 	(void)env;
