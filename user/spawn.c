@@ -44,12 +44,30 @@ check:
 	return 0;
 }
 
+void spawn__init(struct spawn *s)
+{
+	memset(s, 0, sizeof(*s));
+	/* 0 is stdin: an fd not open is -1, so cleanup never closes it */
+	s->pid = -1;
+	s->go_fd = -1;
+	s->err_fd = -1;
+}
+
+void spawn__close(struct spawn *s)
+{
+	if (s->go_fd >= 0)
+		close(s->go_fd);
+	if (s->err_fd >= 0)
+		close(s->err_fd);
+	s->go_fd = s->err_fd = -1;
+}
+
 int spawn__fork(struct spawn *s, char **argv)
 {
 	int go[2], errp[2], err;
 	char path[4096];
 
-	memset(s, 0, sizeof(*s));
+	spawn__init(s);
 	err = resolve_exe(argv[0], path, sizeof(path));
 	if (err) {
 		fprintf(stderr, "gilscope: cannot run '%s': %s\n", argv[0], strerror(-err));
@@ -67,6 +85,7 @@ int spawn__fork(struct spawn *s, char **argv)
 	s->pid = fork();
 	if (s->pid < 0) {
 		err = -errno;
+		s->pid = -1;
 		close(go[0]); close(go[1]); close(errp[0]); close(errp[1]);
 		return err;
 	}
