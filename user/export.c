@@ -213,7 +213,8 @@ static void csv_row(const struct gs_event_hdr *e, size_t size, void *ctx)
 		break;
 	case GS_EV_THREAD_EXIT:
 	case GS_EV_THREAD_RENAME:
-		snprintf(txt, sizeof(txt), "%.16s", ((const struct gs_thread_event *)e)->comm);
+		snprintf(txt, sizeof(txt), "%.*s", GS_COMM_LEN,
+			 ((const struct gs_thread_event *)e)->comm);
 		break;
 	case GS_EV_GIL_ACQUIRED:
 	case GS_EV_GIL_RELEASED:

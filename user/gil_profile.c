@@ -109,7 +109,6 @@ static const struct {
 #define SCAN_CHUNK		65536
 #define SCAN_MAX		(16u << 20)
 
-#define DELETED			" (deleted)"
 
 /* What gil_find learns about a CPython target as it goes. */
 struct py_target {
@@ -287,10 +286,10 @@ static int find_gildemo(struct py_target *t, struct gil_location *out,
 static int open_mapped_elf(pid_t pid, const struct proc_map *m, struct elf_file **ef)
 {
 	char path[PATH_MAX + 64];
-	size_t n = strlen(m->path), d = strlen(DELETED);
+	size_t n = strlen(m->path), d = strlen(PROC_DELETED);
 	int err;
 
-	if (n > d && !strcmp(m->path + n - d, DELETED)) {
+	if (n > d && !strcmp(m->path + n - d, PROC_DELETED)) {
 		/* replaced since it was mapped (a package upgrade): the
 		 * mapping still holds the old file */
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
@@ -312,7 +311,7 @@ static int locate_module(struct py_target *t, uint64_t addr, const char *sym, in
 {
 	const struct proc_map *m;
 	struct elf_sym es;
-	size_t i, n, d = strlen(DELETED);
+	size_t i, n, d = strlen(PROC_DELETED);
 	const char *base;
 
 	if (!t->pm.maps && proc_maps__read(t->pid, &t->pm))
@@ -329,7 +328,7 @@ static int locate_module(struct py_target *t, uint64_t addr, const char *sym, in
 	base = strrchr(m->path, '/') + 1;
 	snprintf(t->name, sizeof(t->name), "%s", base);
 	n = strlen(t->name);
-	if (n > d && !strcmp(t->name + n - d, DELETED))
+	if (n > d && !strcmp(t->name + n - d, PROC_DELETED))
 		t->name[n - d] = 0;
 
 	if (open_mapped_elf(t->pid, m, &t->ef)) {

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* What /proc/PID/maps appends to the path of a file deleted since it was
+ * mapped (an upgraded library, a rebuilt program). */
+#define PROC_DELETED " (deleted)"
+
 struct proc_map {
 	uint64_t start, end, offset;
 	uint64_t inode;
