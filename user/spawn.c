@@ -74,20 +74,22 @@ int spawn__fork(struct spawn *s, char **argv)
 		return err;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	if (pipe2(go, O_CLOEXEC))
-		return -errno;
+	if (pipe2(go, O_CLOEXEC)) {
+		err = -errno;
+		goto fail;
+	}
 	if (pipe2(errp, O_CLOEXEC)) {
 		err = -errno;
 		close(go[0]);
 		close(go[1]);
-		return err;
+		goto fail;
 	}
 	s->pid = fork();
 	if (s->pid < 0) {
 		err = -errno;
 		s->pid = -1;
 		close(go[0]); close(go[1]); close(errp[0]); close(errp[1]);
-		return err;
+		goto fail;
 	}
 	if (s->pid == 0) {
 		char c;
@@ -110,6 +112,10 @@ int spawn__fork(struct spawn *s, char **argv)
 	s->go_fd = go[1];
 	s->err_fd = errp[0];
 	return 0;
+fail:
+	/* out of fds or processes: nothing was started */
+	fprintf(stderr, "gilscope: cannot start '%s': %s\n", s->path, strerror(-err));
+	return err;
 }
 
 int spawn__run_to_entry(struct spawn *s)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from common import BUILD, GILSCOPE, Skip, require_root_bpf, tmpdir, workload
+from common import GILSCOPE, Skip, require_root_bpf, tmpdir, workload
 
 TRACES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "traces")
 
