@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * gilscope's BPF side: futex syscall tracepoints (the slow path of every
- * contended lock), optional uprobes on pthread mutex/condvar calls and on
- * an interpreter's GIL functions, and thread lifetime tracepoints.
+ * contended lock), uprobes on pthread condvar calls (pthread_cond_signal
+ * on an interpreter's GIL condvars: its takes and drops) and, with
+ * --locks=all, on pthread mutex calls, and thread lifetime tracepoints.
  *
  * Everything is filtered by the target's tgid here, so other processes pay
  * only the tracepoint's own cost.  Records go to one ring buffer; a full

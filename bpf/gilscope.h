@@ -139,7 +139,8 @@ struct gs_lock_event {
 
 /*
  * GS_EV_GIL_ACQUIRED / GS_EV_GIL_RELEASED: the GIL's fields, read in BPF
- * at the unlock of its mutex, while they cannot change under us.
+ * at the pthread_cond_signal that take_gil / drop_gil call with the GIL's
+ * mutex held, while they cannot change under us.
  */
 struct gs_gil_event {
 	struct gs_event_hdr hdr;

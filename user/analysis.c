@@ -66,6 +66,28 @@ int analysis__new(struct analysis *a, const struct lockstats_config *cfg,
 	return err;
 }
 
+int analysis__from_meta(struct analysis *a, const struct report_meta *m,
+			struct names *names, bool keep)
+{
+	struct lockstats_config lc = { .mutex_probes = m->mutex_probes,
+				       .cond_probes = true, .keep_spans = keep };
+	struct gil_config gc = {
+		.mutex = m->gil.mutex,
+		.cond = m->gil.cond,
+		.interval_us = m->gil_interval_us,
+		.start_ts = m->start_ts,	/* set before: the GIL's state opens there */
+		.keep_flows = keep,
+	};
+	int err;
+
+	err = analysis__new(a, &lc, names);
+	if (!err && m->has_gil)
+		err = analysis__add_gil(a, &gc);
+	if (!err)
+		err = analysis__add_refcount(a, m);
+	return err;
+}
+
 void analysis__push(struct analysis *a, const void *data, size_t size)
 {
 	if (evsort__push(a->sort, data, size))

@@ -8,6 +8,7 @@
 #ifndef ANALYSIS_H
 #define ANALYSIS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "gilstats.h"
@@ -31,11 +32,18 @@ struct analysis {
 
 int analysis__new(struct analysis *a, const struct lockstats_config *cfg,
 		  struct names *names);
+/* The analysis a session's metadata calls for, live or replayed: lock
+ * statistics for the probes it had, the GIL's when it found one, the
+ * refcounts of the objects it watched.  @keep: also the intervals and
+ * handoffs (exports).  The one place that decides it, so a live run and
+ * the report of its recording analyse alike.  0 or -errno. */
+struct report_meta;
+int analysis__from_meta(struct analysis *a, const struct report_meta *m,
+			struct names *names, bool keep);
 /* Adds the GIL analysis (before the first event). */
 int analysis__add_gil(struct analysis *a, const struct gil_config *cfg);
 /* Adds the refcount analysis of the objects @m watches (before the first
  * event); a no-op when it watches none. */
-struct report_meta;
 int analysis__add_refcount(struct analysis *a, const struct report_meta *m);
 /* Makes sure a thread appears in the per-thread tables. */
 void analysis__add_thread(struct analysis *a, uint32_t tid);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,8 @@ static int cmp_step(const void *a, const void *b)
  * with the GIL's on one track (a lock can be held across a GIL drop). */
 #define LOCK_PID_OFFSET 1000000000u
 
-static void perfetto(FILE *f, struct replay *r)
+/* 0, or -ENOMEM: the document is then unfinished and must not be kept. */
+static int perfetto(FILE *f, struct replay *r)
 {
 	struct report_meta *m = r->meta;
 	struct gilstats *g = r->an.gil;
@@ -98,10 +100,15 @@ static void perfetto(FILE *f, struct replay *r)
 				if (sp->state != GS_GIL_WAITING)
 					continue;
 				if (nsteps + 2 > cap) {
-					cap = cap ? cap * 2 : 1024;
-					steps = realloc(steps, cap * sizeof(*steps));
-					if (!steps)
-						return;
+					size_t ncap = cap ? cap * 2 : 1024;
+					struct step *grown = realloc(steps, ncap * sizeof(*steps));
+
+					if (!grown) {
+						free(steps);
+						return -ENOMEM;
+					}
+					steps = grown;
+					cap = ncap;
 				}
 				steps[nsteps++] = (struct step){ sp->start, 1 };
 				steps[nsteps++] = (struct step){ sp->end, -1 };
@@ -142,6 +149,7 @@ static void perfetto(FILE *f, struct replay *r)
 		slice(f, &first, name, "lock", lpid, ls[i].tid, ls[i].start, ls[i].end, base);
 	}
 	fprintf(f, "\n]}\n");
+	return 0;
 }
 
 /* ---- CSV: every record, in time order ---- */
@@ -205,7 +213,8 @@ static void csv_row(const struct gs_event_hdr *e, size_t size, void *ctx)
 		break;
 	case GS_EV_THREAD_EXIT:
 	case GS_EV_THREAD_RENAME:
-		snprintf(txt, sizeof(txt), "%.16s", ((const struct gs_thread_event *)e)->comm);
+		snprintf(txt, sizeof(txt), "%.*s", GS_COMM_LEN,
+			 ((const struct gs_thread_event *)e)->comm);
 		break;
 	case GS_EV_GIL_ACQUIRED:
 	case GS_EV_GIL_RELEASED:
@@ -319,7 +328,7 @@ int cmd_export(struct env *env)
 	struct replay r = {0};
 	struct outfile out = { .fd = -1 };
 	struct csv c = {0};
-	int ret = 1;
+	int err, ret = 1;
 
 	if (outfile__open(&out, env->output, env->force))
 		return 1;
@@ -333,9 +342,11 @@ int cmd_export(struct env *env)
 	}
 	if (replay__load(&r, env->input, env->top))
 		goto cleanup;
-	if (!strcmp(env->format, "perfetto"))
-		perfetto(out.f, &r);
-	else if (!strcmp(env->format, "svg"))
+	if (!strcmp(env->format, "perfetto") && (err = perfetto(out.f, &r))) {
+		fprintf(stderr, "gilscope: cannot write %s: %s\n", env->output, strerror(-err));
+		goto cleanup;	/* an unfinished document is not committed */
+	}
+	if (!strcmp(env->format, "svg"))
 		svg(out.f, &r);
 	if (outfile__commit(&out))
 		goto cleanup;

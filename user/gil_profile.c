@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include "elf_syms.h"
 #include "gil_profile.h"
 #include "proc.h"
@@ -110,7 +109,6 @@ static const struct {
 #define SCAN_CHUNK		65536
 #define SCAN_MAX		(16u << 20)
 
-#define DELETED			" (deleted)"
 
 /* What gil_find learns about a CPython target as it goes. */
 struct py_target {
@@ -129,24 +127,9 @@ struct py_target {
 	bool free_threaded;	/* a 3.13t: refused, and said so plainly */
 };
 
-int gil_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec local = { buf, len };
-	struct iovec remote = { (void *)(uintptr_t)addr, len };
-	ssize_t n;
-
-	if (!len)
-		return 0;
-	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-	if (n < 0)
-		return -errno;
-	/* a read running into an unmapped page stops short */
-	return (size_t)n == len ? 0 : -EFAULT;
-}
-
 static int read_u64(pid_t pid, uint64_t addr, uint64_t *v)
 {
-	return gil_read_mem(pid, addr, v, sizeof(*v));
+	return proc_read_mem(pid, addr, v, sizeof(*v));
 }
 
 static uint64_t get_u64(const uint8_t *p)
@@ -229,7 +212,7 @@ static int check_gil(pid_t pid, uint64_t gil, char *bad, size_t len)
 		snprintf(bad, len, "GIL address 0x%" PRIx64 " is not a pointer", gil);
 		return -ENOTSUP;
 	}
-	err = gil_read_mem(pid, gil, g, sizeof(g));
+	err = proc_read_mem(pid, gil, g, sizeof(g));
 	if (err) {
 		snprintf(bad, len, "cannot read the GIL at 0x%" PRIx64 ": %s", gil,
 			 strerror(-err));
@@ -303,10 +286,10 @@ static int find_gildemo(struct py_target *t, struct gil_location *out,
 static int open_mapped_elf(pid_t pid, const struct proc_map *m, struct elf_file **ef)
 {
 	char path[PATH_MAX + 64];
-	size_t n = strlen(m->path), d = strlen(DELETED);
+	size_t n = strlen(m->path), d = strlen(PROC_DELETED);
 	int err;
 
-	if (n > d && !strcmp(m->path + n - d, DELETED)) {
+	if (n > d && !strcmp(m->path + n - d, PROC_DELETED)) {
 		/* replaced since it was mapped (a package upgrade): the
 		 * mapping still holds the old file */
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
@@ -328,7 +311,7 @@ static int locate_module(struct py_target *t, uint64_t addr, const char *sym, in
 {
 	const struct proc_map *m;
 	struct elf_sym es;
-	size_t i, n, d = strlen(DELETED);
+	size_t i, n, d = strlen(PROC_DELETED);
 	const char *base;
 
 	if (!t->pm.maps && proc_maps__read(t->pid, &t->pm))
@@ -345,7 +328,7 @@ static int locate_module(struct py_target *t, uint64_t addr, const char *sym, in
 	base = strrchr(m->path, '/') + 1;
 	snprintf(t->name, sizeof(t->name), "%s", base);
 	n = strlen(t->name);
-	if (n > d && !strcmp(t->name + n - d, DELETED))
+	if (n > d && !strcmp(t->name + n - d, PROC_DELETED))
 		t->name[n - d] = 0;
 
 	if (open_mapped_elf(t->pid, m, &t->ef)) {
@@ -487,7 +470,7 @@ static int version_from_memory(struct py_target *t, int want_minor, char *ver, s
 			size_t n = hi - from < SCAN_CHUNK + 64 ? hi - from : SCAN_CHUNK + 64;
 			size_t first = a - from;
 
-			if (gil_read_mem(t->pid, from, buf, n))
+			if (proc_read_mem(t->pid, from, buf, n))
 				continue;
 			for (size_t i = first; i < first + SCAN_CHUNK && i < n; i++) {
 				int maj, min;
@@ -525,7 +508,7 @@ static int python_version(struct py_target *t, const char *prefix, char *why, si
 	bool named;
 
 	if (!runtime_sym(t, prefix, "Py_Version", &addr, &size) &&
-	    !gil_read_mem(t->pid, addr, &v, size == 4 ? 4 : 8) &&
+	    !proc_read_mem(t->pid, addr, &v, size == 4 ? 4 : 8) &&
 	    (v >> 24) == 3 && levels[(v >> 4) & 0xf]) {
 		t->major = 3;
 		t->minor = (v >> 16) & 0xff;
@@ -617,7 +600,7 @@ static int debug_offsets_gil(struct py_target *t, uint64_t *gil, char *detail, s
 	uint8_t d[DBG_SIZE];
 	int n;
 
-	if (gil_read_mem(t->pid, t->rt, d, sizeof(d)) ||
+	if (proc_read_mem(t->pid, t->rt, d, sizeof(d)) ||
 	    memcmp(d + DBG_COOKIE, "xdebugpy", 8)) {
 		snprintf(bad, blen, "no _Py_DebugOffsets (cookie \"xdebugpy\") at _PyRuntime");
 		return -ENOTSUP;
@@ -667,7 +650,7 @@ static int debug_offsets_gil(struct py_target *t, uint64_t *gil, char *detail, s
 		int32_t enabled = 0;
 
 		t->free_threaded = true;
-		if (gil_read_mem(t->pid, interp + get_u64(d + DBG_IS_GIL_ENABLED),
+		if (proc_read_mem(t->pid, interp + get_u64(d + DBG_IS_GIL_ENABLED),
 				 &enabled, sizeof(enabled)))
 			snprintf(bad, blen, "not supported");
 		else if (!enabled)

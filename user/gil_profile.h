@@ -50,7 +50,4 @@ struct gil_location {
  */
 int gil_find(pid_t pid, struct gil_location *out, char *why, size_t why_len);
 
-/* Reads @len bytes at @addr in @pid's memory.  0 or -errno. */
-int gil_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
-
 #endif

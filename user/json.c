@@ -10,10 +10,56 @@ void json_init(struct json *j, FILE *f)
 	j->after_key = false;
 }
 
+static bool utf8_cont(unsigned char c)
+{
+	return (c & 0xc0) == 0x80;
+}
+
+/*
+ * The length (2-4) of the well-formed UTF-8 sequence (RFC 3629) at @p,
+ * or 0 when its bytes are not one: overlong forms (C0, C1, E0 80-9F,
+ * F0 80-8F), UTF-16 surrogates (ED A0-BF), code points above U+10FFFF
+ * (F4 90-, F5-FF), a lone continuation byte, or a sequence cut short -
+ * as a thread name can be when the kernel truncates comm to 15 bytes.
+ * The string's NUL ends any sequence, so nothing past it is read.
+ */
+static int utf8_len(const unsigned char *p)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		return utf8_cont(p[1]) ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (c == 0xe0)
+			lo = 0xa0;
+		if (c == 0xed)
+			hi = 0x9f;
+		return p[1] >= lo && p[1] <= hi && utf8_cont(p[2]) ? 3 : 0;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (c == 0xf0)
+			lo = 0x90;
+		if (c == 0xf4)
+			hi = 0x8f;
+		return p[1] >= lo && p[1] <= hi && utf8_cont(p[2]) && utf8_cont(p[3]) ? 4 : 0;
+	}
+	return 0;
+}
+
+/*
+ * Names come from the target (thread names, symbols, paths): bytes, most
+ * often UTF-8 but not always.  Well-formed UTF-8 is written as is; control
+ * characters (and DEL) are escaped; each byte that is not part of a
+ * well-formed sequence becomes U+FFFD (\ufffd), so the document stays
+ * valid JSON and a reader sees where the name was not text.
+ */
 void json_write_string(FILE *f, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	int n;
+
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	while (*p) {
 		switch (*p) {
 		case '"': fputs("\\\"", f); break;
 		case '\\': fputs("\\\\", f); break;
@@ -21,13 +67,19 @@ void json_write_string(FILE *f, const char *s)
 		case '\r': fputs("\\r", f); break;
 		case '\t': fputs("\\t", f); break;
 		default:
-			/* control bytes, and bytes >= 0x80 that thread names
-			 * may hold without being UTF-8: escape both */
-			if (*p < 0x20 || *p >= 0x7f)
+			if (*p < 0x20 || *p == 0x7f) {
 				fprintf(f, "\\u%04x", *p);
-			else
+			} else if (*p < 0x80) {
 				fputc(*p, f);
+			} else if ((n = utf8_len(p))) {
+				fwrite(p, 1, n, f);
+				p += n;
+				continue;
+			} else {
+				fputs("\\ufffd", f);
+			}
 		}
+		p++;
 	}
 	fputc('"', f);
 }

@@ -28,7 +28,9 @@ void json_i64(struct json *j, const char *key, int64_t val);
 void json_double(struct json *j, const char *key, double val);
 void json_bool(struct json *j, const char *key, bool val);
 void json_null(struct json *j, const char *key);
-/* Writes @s as a JSON string literal (quotes included). */
+/* Writes @s as a JSON string literal (quotes included): well-formed UTF-8
+ * as is, control characters escaped, each byte of ill-formed UTF-8 as
+ * \ufffd. */
 void json_write_string(FILE *f, const char *s);
 
 #endif

@@ -42,6 +42,7 @@ static const char args_doc[] = "-p PID | -- CMD [ARGS...]\n"
 static const char record_doc[] =
 "gilscope record: trace like gilscope -p/--, but write the events to a .gst\n"
 "trace file for `gilscope report` to analyse later, elsewhere, without root.\n"
+"With --json FILE, the recording's JSON report is written once it ends.\n"
 "\v"
 "EXAMPLES:\n"
 "  sudo gilscope record -p 1234 -o run.gst -d 60\n"

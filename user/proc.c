@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/uio.h>
 #include "proc.h"
 
 #define PF_KTHREAD	0x00200000	/* include/linux/sched.h */
@@ -302,14 +303,27 @@ bool proc_is_kernel_thread(pid_t pid)
 	return flags & PF_KTHREAD;
 }
 
-int proc_exists(pid_t pid)
+bool proc_is_alive(pid_t pid)
 {
 	/* kill(0 or -n, 0) would probe process groups */
 	if (pid <= 0)
-		return -ESRCH;
-	if (!kill(pid, 0) || errno == EPERM)
+		return false;
+	return !kill(pid, 0) || errno == EPERM;
+}
+
+int proc_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n;
+
+	if (!len)
 		return 0;
-	return -ESRCH;
+	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n < 0)
+		return -errno;
+	/* a read running into an unmapped page stops short */
+	return (size_t)n == len ? 0 : -EFAULT;
 }
 
 int proc_tgid_of(pid_t tid)

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* What /proc/PID/maps appends to the path of a file deleted since it was
+ * mapped (an upgraded library, a rebuilt program). */
+#define PROC_DELETED " (deleted)"
+
 struct proc_map {
 	uint64_t start, end, offset;
 	uint64_t inode;
@@ -47,8 +51,12 @@ int proc_exe(pid_t pid, char *buf, size_t len);
 int proc_threads(pid_t pid, pid_t **tids, size_t *nr);
 /* True for a kernel thread (no mm: empty /proc/PID/maps and PF_KTHREAD). */
 bool proc_is_kernel_thread(pid_t pid);
-/* 0 when the process exists, -ESRCH when not. */
-int proc_exists(pid_t pid);
+/* True while the process exists (a zombie included), even one we may
+ * not signal. */
+bool proc_is_alive(pid_t pid);
+/* Reads @len bytes at @addr in @pid's memory (process_vm_readv).  0 or
+ * -errno: -EFAULT when part of the range is not mapped. */
+int proc_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
 /* The tgid of thread @tid (from /proc/TID/status), or -errno. */
 int proc_tgid_of(pid_t tid);
 

@@ -14,33 +14,18 @@
 #include "outfile.h"
 #include "replay.h"
 #include "report.h"
-#include "timeline.h"
 #include "tracefile.h"
 
 /* The analysis is set up once the first META chunk has been read (it is
  * the file's first chunk): it needs to know the probes and the GIL. */
 static int start(struct replay *r)
 {
-	struct lockstats_config lc = { .mutex_probes = r->meta->mutex_probes,
-				       .cond_probes = true, .keep_spans = r->keep };
-	struct gil_config gc = {
-		.mutex = r->meta->gil.mutex,
-		.cond = r->meta->gil.cond,
-		.interval_us = r->meta->gil_interval_us,
-		.start_ts = r->meta->start_ts,
-		.keep_flows = r->keep,
-	};
-
 	if (r->started)
 		return r->err;
 	r->started = true;
-	r->err = analysis__new(&r->an, &lc, r->names);
+	r->err = analysis__from_meta(&r->an, r->meta, r->names, r->keep);
 	r->an.tap = r->tap;
 	r->an.tap_ctx = r->tap_ctx;
-	if (!r->err && r->meta->has_gil)
-		r->err = analysis__add_gil(&r->an, &gc);
-	if (!r->err)
-		r->err = analysis__add_refcount(&r->an, r->meta);
 	return r->err;
 }
 
@@ -138,23 +123,14 @@ void replay__free(struct replay *r)
 int cmd_report(struct env *env)
 {
 	struct replay r = {0};
-	struct outfile json = { .fd = -1 };
 	int ret = 1;
 
 	if (env->json_path && outfile__check(env->json_path, env->force))
 		return 1;
 	if (replay__load(&r, env->input, env->top))
 		goto cleanup;
-	r.meta->width = timeline_width(stdout);
-	report_text(stdout, r.meta, &r.an, r.names);
-	fflush(stdout);
-	if (env->json_path) {
-		if (outfile__open(&json, env->json_path, env->force))
-			goto cleanup;
-		report_json(json.f, r.meta, &r.an, r.names);
-		if (outfile__commit(&json))
-			goto cleanup;
-	}
+	if (report_write(r.meta, &r.an, r.names, env->json_path, env->force))
+		goto cleanup;
 	ret = r.st.damaged || r.st.incomplete ? 4 : 0;
 cleanup:
 	replay__free(&r);

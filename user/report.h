@@ -79,6 +79,15 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 		 struct names *names);
 
+/* The text report to stdout (sized to its terminal), then, when
+ * @json_path is set, the JSON report into that file, committed whole or
+ * not at all (outfile.h).  0 or -errno (message printed). */
+int report_write(struct report_meta *m, struct analysis *a, struct names *names,
+		 const char *json_path, bool force);
+/* Only the JSON report into @path, the same way. */
+int report_write_json(const struct report_meta *m, struct analysis *a,
+		      struct names *names, const char *path, bool force);
+
 /* The GIL section (report_gil.c). */
 void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		     struct names *names);

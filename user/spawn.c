@@ -44,31 +44,52 @@ check:
 	return 0;
 }
 
+void spawn__init(struct spawn *s)
+{
+	memset(s, 0, sizeof(*s));
+	/* 0 is stdin: an fd not open is -1, so cleanup never closes it */
+	s->pid = -1;
+	s->go_fd = -1;
+	s->err_fd = -1;
+}
+
+void spawn__close(struct spawn *s)
+{
+	if (s->go_fd >= 0)
+		close(s->go_fd);
+	if (s->err_fd >= 0)
+		close(s->err_fd);
+	s->go_fd = s->err_fd = -1;
+}
+
 int spawn__fork(struct spawn *s, char **argv)
 {
 	int go[2], errp[2], err;
 	char path[4096];
 
-	memset(s, 0, sizeof(*s));
+	spawn__init(s);
 	err = resolve_exe(argv[0], path, sizeof(path));
 	if (err) {
 		fprintf(stderr, "gilscope: cannot run '%s': %s\n", argv[0], strerror(-err));
 		return err;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	if (pipe2(go, O_CLOEXEC))
-		return -errno;
+	if (pipe2(go, O_CLOEXEC)) {
+		err = -errno;
+		goto fail;
+	}
 	if (pipe2(errp, O_CLOEXEC)) {
 		err = -errno;
 		close(go[0]);
 		close(go[1]);
-		return err;
+		goto fail;
 	}
 	s->pid = fork();
 	if (s->pid < 0) {
 		err = -errno;
+		s->pid = -1;
 		close(go[0]); close(go[1]); close(errp[0]); close(errp[1]);
-		return err;
+		goto fail;
 	}
 	if (s->pid == 0) {
 		char c;
@@ -91,6 +112,10 @@ int spawn__fork(struct spawn *s, char **argv)
 	s->go_fd = go[1];
 	s->err_fd = errp[0];
 	return 0;
+fail:
+	/* out of fds or processes: nothing was started */
+	fprintf(stderr, "gilscope: cannot start '%s': %s\n", s->path, strerror(-err));
+	return err;
 }
 
 int spawn__run_to_entry(struct spawn *s)

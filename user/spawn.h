@@ -13,7 +13,7 @@
 struct tracer;
 
 struct spawn {
-	pid_t pid;
+	pid_t pid;	/* -1 before the fork */
 	int go_fd;	/* write end: closing it lets the child exec */
 	int err_fd;	/* read end: the child writes errno if exec fails */
 	char path[4096];
@@ -21,6 +21,8 @@ struct spawn {
 	int reaped;
 };
 
+/* No child, no fds open (-1): what spawn__fork leaves on failure. */
+void spawn__init(struct spawn *s);
 /* Resolves @argv[0] like execvp and forks a held child.  0 or -errno
  * (message printed). */
 int spawn__fork(struct spawn *s, char **argv);
@@ -36,5 +38,7 @@ void spawn__continue(struct spawn *s);
 int spawn__exited(struct spawn *s);
 /* Ends a child that outlived the trace: SIGTERM, then SIGKILL after 1 s. */
 void spawn__end(struct spawn *s);
+/* Closes the pipes still open; safe to call twice. */
+void spawn__close(struct spawn *s);
 
 #endif

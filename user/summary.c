@@ -39,8 +39,10 @@ int summary__begin(struct tracer *tr, pid_t pid, const struct report_meta *m)
 		}
 	}
 	t = calloc(1, sizeof(*t));
-	if (!t)
+	if (!t) {
+		fprintf(stderr, "gilscope: out of memory setting up the summary\n");
 		return -ENOMEM;
+	}
 	t->gil.first_ts = t->gs.since = m->start_ts;
 	t->gs.seen = 1;
 	t->ls.ep_site = t->ls.cond_site = -1;

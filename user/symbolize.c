@@ -29,7 +29,6 @@
 #include "symbolize.h"
 
 #define NO_LOAD		SIZE_MAX
-#define DELETED		" (deleted)"
 
 struct sym_module {
 	char *path;		/* as /proc/PID/maps prints it: the cache key */
@@ -71,9 +70,9 @@ static bool is_file_map(const struct proc_map *m)
 
 static bool is_deleted(const char *path)
 {
-	size_t n = strlen(path), d = strlen(DELETED);
+	size_t n = strlen(path), d = strlen(PROC_DELETED);
 
-	return n > d && !strcmp(path + n - d, DELETED);
+	return n > d && !strcmp(path + n - d, PROC_DELETED);
 }
 
 static int add_module(struct symbolizer *s, const char *path, size_t *out)
@@ -104,7 +103,7 @@ static int add_module(struct symbolizer *s, const char *path, size_t *out)
 		return -ENOMEM;
 	}
 	if (is_deleted(m->name))
-		m->name[strlen(m->name) - strlen(DELETED)] = 0;
+		m->name[strlen(m->name) - strlen(PROC_DELETED)] = 0;
 	*out = s->nr_mods++;
 	return 0;
 }
@@ -245,7 +244,7 @@ static int open_module(struct symbolizer *s, struct sym_module *mod,
 			goto done;
 		/* map_files wants CAP_SYS_ADMIN: try the path, a file may be back */
 		snprintf(gone, sizeof(gone), "%.*s",
-			 (int)(strlen(mod->path) - strlen(DELETED)), mod->path);
+			 (int)(strlen(mod->path) - strlen(PROC_DELETED)), mod->path);
 		err = proc_root_path(s->pid, gone, path, sizeof(path));
 	} else {
 		err = proc_root_path(s->pid, mod->path, path, sizeof(path));

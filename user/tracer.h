@@ -43,9 +43,9 @@ int tracer__attach_tracepoints(struct tracer *t);
 /* Tells BPF where @pid's GIL is (before tracer__attach_libc). */
 struct gil_location;
 int tracer__set_gil(struct tracer *t, pid_t pid, const struct gil_location *gil);
-/* pthread condvar probes (always), pthread_mutex_lock (@mutex_probes) and
- * pthread_mutex_unlock (@mutex_probes or a GIL) in the libc that @pid
- * maps.  A target without a dynamic libc gets a note, not an error: the
+/* pthread condvar waits (always), pthread_mutex_lock/unlock
+ * (@mutex_probes) and pthread_cond_signal (@gil: the GIL's takes and
+ * drops signal its condvars) in the libc that @pid maps.  A target without a dynamic libc gets a note, not an error: the
  * futex tracepoints still see its contention. */
 int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil);
 /* The one-shot stop at a new program's entry point (see spawn.c). */

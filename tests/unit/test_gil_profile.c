@@ -26,6 +26,7 @@
 #include "testlib.h"
 #include "elf_syms.h"
 #include "gil_profile.h"
+#include "proc.h"
 
 #define MAX_PYTHONS	32
 #define READY_MS	15000
@@ -219,9 +220,9 @@ static void probe(pid_t pid, struct py_result *r)
 	r->err = gil_find(pid, &r->loc, r->why, sizeof(r->why));
 	r->interval_err = -1;
 	if (!r->err) {
-		r->interval_err = gil_read_mem(pid, r->loc.interval, &r->interval,
+		r->interval_err = proc_read_mem(pid, r->loc.interval, &r->interval,
 					       sizeof(r->interval));
-		gil_read_mem(pid, r->loc.locked, &r->locked, sizeof(r->locked));
+		proc_read_mem(pid, r->loc.locked, &r->locked, sizeof(r->locked));
 	}
 }
 
@@ -337,13 +338,13 @@ TEST(gil_find_busy_interpreters)
 				bad++;
 				continue;
 			}
-			if (!gil_read_mem(k.pid, loc.locked, &locked, sizeof(locked)) && locked == 1)
+			if (!proc_read_mem(k.pid, loc.locked, &locked, sizeof(locked)) && locked == 1)
 				locked_seen++;
 		}
 		if (!bad) {
-			rd = gil_read_mem(k.pid, loc.switch_number, &sn0, sizeof(sn0));
+			rd = proc_read_mem(k.pid, loc.switch_number, &sn0, sizeof(sn0));
 			usleep(100000);
-			rd = rd ?: gil_read_mem(k.pid, loc.switch_number, &sn1, sizeof(sn1));
+			rd = rd ?: proc_read_mem(k.pid, loc.switch_number, &sn1, sizeof(sn1));
 		}
 		kid_kill(&k);
 		printf("%s %s: %d failed finds (%s), locked seen %d/20, switch_number "
@@ -397,7 +398,7 @@ TEST(gil_find_main_interpreter_beside_subinterpreters)
 		}
 		err = gil_find(k.pid, &loc, why, sizeof(why));
 		if (!err)
-			rd = gil_read_mem(k.pid, loc.interval, &interval, sizeof(interval));
+			rd = proc_read_mem(k.pid, loc.interval, &interval, sizeof(interval));
 		kid_kill(&k);
 		printf("%s: %s: err %d %s %s\n", list[i], k.line, err, loc.detail, why);
 		CHECK_I64(err, 0);
@@ -479,7 +480,7 @@ TEST(gil_find_gildemo)
 	}
 	err = gil_find(k.pid, &loc, why, sizeof(why));
 	if (!err)
-		rd = gil_read_mem(k.pid, loc.interval, &interval, sizeof(interval));
+		rd = proc_read_mem(k.pid, loc.interval, &interval, sizeof(interval));
 	kid_kill(&k);
 	printf("err %d why %s\n", err, why);
 	CHECK_I64(err, 0);
@@ -820,10 +821,10 @@ TEST(gil_find_fake_313_free_threaded)
 }
 
 /* ------------------------------------------------------------------ */
-/* gil_read_mem                                                         */
+/* proc_read_mem                                                         */
 /* ------------------------------------------------------------------ */
 
-TEST(gil_read_mem_child)
+TEST(proc_read_mem_child)
 {
 	static uint64_t marker = 0x6a1d5c09e0000001ull;
 	uint64_t v = 0;
@@ -834,9 +835,9 @@ TEST(gil_read_mem_child)
 
 	CHECK(kid_spawn(&k, NULL) == 0);
 	marker = 0x6a1d5c09e0000002ull;		/* after the fork: the child has ...1 */
-	e1 = gil_read_mem(k.pid, (uint64_t)(uintptr_t)&marker, &v, sizeof(v));
-	e2 = gil_read_mem(k.pid, 8, &byte, 1);	/* page zero: never mapped */
-	e3 = gil_read_mem(k.pid, 8, &byte, 0);
+	e1 = proc_read_mem(k.pid, (uint64_t)(uintptr_t)&marker, &v, sizeof(v));
+	e2 = proc_read_mem(k.pid, 8, &byte, 1);	/* page zero: never mapped */
+	e3 = proc_read_mem(k.pid, 8, &byte, 0);
 	kid_kill(&k);
 	CHECK_I64(e1, 0);
 	CHECK_U64(v, 0x6a1d5c09e0000001ull);
@@ -847,5 +848,5 @@ TEST(gil_read_mem_child)
 	if (!gone)
 		_exit(0);
 	waitpid(gone, NULL, 0);
-	CHECK_I64(gil_read_mem(gone, (uint64_t)(uintptr_t)&marker, &v, sizeof(v)), -ESRCH);
+	CHECK_I64(proc_read_mem(gone, (uint64_t)(uintptr_t)&marker, &v, sizeof(v)), -ESRCH);
 }

@@ -485,15 +485,15 @@ TEST(proc_threads_and_names)
 	CHECK_I64(proc_threads(INT_MAX, &tids, &nr), -ESRCH);
 }
 
-TEST(proc_exists_and_kernel_threads)
+TEST(proc_is_alive_and_kernel_threads)
 {
 	char comm[32] = "";
 	FILE *f;
 
-	CHECK_I64(proc_exists(getpid()), 0);
-	CHECK_I64(proc_exists(0), -ESRCH);
-	CHECK_I64(proc_exists(-1), -ESRCH);
-	CHECK_I64(proc_exists(INT_MAX), -ESRCH);
+	CHECK(proc_is_alive(getpid()));
+	CHECK(!proc_is_alive(0));
+	CHECK(!proc_is_alive(-1));
+	CHECK(!proc_is_alive(INT_MAX));
 	CHECK(!proc_is_kernel_thread(getpid()));
 	CHECK(!proc_is_kernel_thread(INT_MAX));
 	/* kthreadd is PID 2 unless we are in a PID namespace */

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Where the reports go, for every kind of session (live, --summary, a
+ * recording's replay): the text to stdout, the JSON to --json's file.
+ * One place, so a live run and `gilscope report` of its recording write
+ * their outputs alike.
+ */
+#include <stdio.h>
+#include "outfile.h"
+#include "report.h"
+#include "timeline.h"
+
+int report_write_json(const struct report_meta *m, struct analysis *a,
+		      struct names *names, const char *path, bool force)
+{
+	struct outfile json = { .fd = -1 };
+	int err;
+
+	err = outfile__open(&json, path, force);
+	if (err)
+		return err;
+	report_json(json.f, m, a, names);
+	return outfile__commit(&json);	/* on failure, no file is left */
+}
+
+int report_write(struct report_meta *m, struct analysis *a, struct names *names,
+		 const char *json_path, bool force)
+{
+	m->width = timeline_width(stdout);
+	report_text(stdout, m, a, names);
+	fflush(stdout);
+	if (!json_path)
+		return 0;
+	return report_write_json(m, a, names, json_path, force);
+}

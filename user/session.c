@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The phases of a tracing session (see session.h).  Events flow ring
+ * buffer -> analysis (the same path a trace file takes), so the live
+ * report is a replay done as it arrives.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+#include "events.h"
+#include "gil_profile.h"
+#include "names.h"
+#include "options.h"
+#include "outfile.h"
+#include "proc.h"
+#include "report.h"
+#include "session.h"
+#include "stackfix.h"
+#include "summary.h"
+#include "symbolize.h"
+#include "tracefile.h"
+#include "gilscope.h"	/* the skeleton's map value types */
+#include "gilscope.skel.h"
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	exiting = sig;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int session__prepare(struct session *s, const struct env *env)
+{
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->env = env;
+	target__init(&s->target);
+	/* outputs and the PID are checked before the BPF object loads: a
+	 * typo costs no attach */
+	if (env->json_path && (err = outfile__check(env->json_path, env->force)))
+		return err;
+	if (env->output && (err = outfile__check(env->output, env->force)))
+		return err;
+	s->meta = calloc(1, sizeof(*s->meta));
+	if (!s->meta) {
+		fprintf(stderr, "gilscope: out of memory\n");
+		return -ENOMEM;
+	}
+	s->meta->top = env->top;
+	s->meta->mutex_probes = env->mutex_probes;
+	s->meta->summary = env->summary;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	return env->cmd ? 0 : target__check(env->pid);
+}
+
+/*
+ * Looks for an interpreter's GIL in the target.  Not finding one is fine
+ * unless --gil=require; a Python whose build is not recognised is said in
+ * one line and traced as a plain program, never with a guessed layout.
+ */
+static int attach_gil(struct session *s)
+{
+	struct report_meta *meta = s->meta;
+	pid_t pid = s->target.pid;
+	char why[256] = "";
+	int err;
+
+	err = gil_find(pid, &meta->gil, why, sizeof(why));
+	if (!err) {
+		err = proc_read_mem(pid, meta->gil.interval, &meta->gil_interval_us,
+				    sizeof(meta->gil_interval_us));
+		err = err ?: tracer__set_gil(&s->tr, pid, &meta->gil);
+		if (err) {
+			fprintf(stderr, "gilscope: cannot set up GIL tracing for %d: %s\n",
+				pid, strerror(-err));
+			return err;
+		}
+		meta->has_gil = true;
+		return 0;
+	}
+	if (err == -ENOTSUP) {
+		snprintf(meta->gil_note, sizeof(meta->gil_note), "%s", why);
+		if (s->env->gil == GIL_REQUIRE) {
+			fprintf(stderr, "gilscope: %s\n", why);
+			return err;
+		}
+		fprintf(stderr, "gilscope: %s: tracing its locks only\n", why);
+		return 0;
+	}
+	if (s->env->gil == GIL_REQUIRE) {
+		fprintf(stderr, "gilscope: process %d has no GIL gilscope knows (not CPython "
+			"3.8-3.13 nor gildemo): drop --gil=require to trace its locks\n", pid);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* --object: the watchpoints, and what the report says of them. */
+static int attach_watch(struct session *s)
+{
+	struct report_meta *meta = s->meta;
+	struct watchset *w = &s->watch;
+	pid_t pid = s->target.pid;
+	int err;
+
+	err = watch__resolve(w, pid, s->env->objects, s->env->nr_objects);
+	err = err ?: watch__attach(w, pid, s->tr.skel->progs.refcount_write);
+	if (err)
+		return err;
+	for (int i = 0; i < w->nr; i++) {
+		meta->obj_addr[i] = w->obj[i].addr;
+		snprintf(meta->obj_name[i], sizeof(meta->obj_name[i]), "%s", w->obj[i].name);
+	}
+	meta->nr_objects = w->nr;
+	/* a held child cannot write them until it is let go: read where the
+	 * counts start, exactly */
+	for (int i = 0; s->target.spawned && i < w->nr; i++)
+		meta->obj_start_known[i] = !proc_read_mem(pid, w->obj[i].addr,
+							  &meta->obj_start[i],
+							  sizeof(meta->obj_start[i]));
+	meta->watched_threads = w->nr_threads;
+	report_add_probe(meta, "watchpoint", "refcount writes",
+			 "hardware breakpoint per object and thread (~16 us a write here)");
+	return 0;
+}
+
+int session__attach(struct session *s)
+{
+	const struct env *env = s->env;
+	struct tracer_opts topts = {
+		.stacks = env->stacks, .ringbuf_mb = env->ringbuf_mb, .verbose = env->verbose,
+		.mutex_events = env->mutex_probes, .summary = env->summary,
+	};
+	struct report_meta *meta = s->meta;
+	int err;
+
+	err = tracer__open(&s->tr, &topts, meta);
+	if (err)
+		return err;
+	if (env->cmd)
+		err = target__spawn(&s->target, env->cmd, &s->tr, env->gil != GIL_OFF);
+	else
+		err = target__attach_pid(&s->target, env->pid, &s->tr);
+	if (err)
+		return err;
+	if (env->gil != GIL_OFF && (err = attach_gil(s)))
+		return err;
+	if (env->nr_objects && (err = attach_watch(s)))
+		return err;
+	err = tracer__attach_tracepoints(&s->tr);
+	err = err ?: tracer__attach_libc(&s->tr, s->target.pid, env->mutex_probes,
+					 meta->has_gil);
+	if (err) {
+		if (!s->target.spawned && target__vanished(&s->target))
+			fprintf(stderr, "gilscope: process %d exited during attach\n",
+				s->target.pid);
+		return err;
+	}
+	/* figures of the mutex probes only where they are attached: never
+	 * an invented zero (a static program has no libc to probe) */
+	meta->mutex_probes = s->tr.mutex_probes;
+	meta->start_ts = now_ns();
+	return 0;
+}
+
+/* Every name resolved live goes into the recording, ahead of the events
+ * that use it. */
+static void on_name(void *ctx, int kind, uint64_t key, const char *name)
+{
+	gst_writer__name(ctx, kind, key, name);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+	struct gs_event_hdr *h = data;
+	struct gs_futex_wait_event w;
+
+	/* the ring buffer is mapped read-only: repair a copy */
+	if (h->type == GS_EV_FUTEX_WAIT && size == sizeof(w)) {
+		memcpy(&w, data, sizeof(w));
+		stack_repair(s->sym, &w);
+		/* the raw words served the repair; zeros keep recordings small */
+		memset(w.stack, 0, sizeof(w.stack));
+		w.nr_stack = 0;
+		data = &w;
+	}
+	if (h->ts < s->from || (s->until && gs_event_time(h) > s->until))
+		return 0;
+	names__note_event(s->names, data, size);
+	s->records++;
+	if (s->wr)
+		gst_writer__add(s->wr, data, size);
+	if (s->analyse)
+		analysis__push(&s->an, data, size);
+	return 0;
+}
+
+/* Every thread alive at the start is in the tables, even one that never
+ * takes a lock: the streamed analysis and a replay both assume it. */
+static void add_threads(struct session *s)
+{
+	pid_t *tids = NULL;
+	size_t nr = 0;
+
+	if (proc_threads(s->target.pid, &tids, &nr))
+		return;
+	for (size_t i = 0; i < nr; i++) {
+		names__thread(s->names, tids[i]);	/* caches the name now */
+		analysis__add_thread(&s->an, tids[i]);
+	}
+	free(tids);
+}
+
+int session__start(struct session *s)
+{
+	const struct env *env = s->env;
+	struct report_meta *meta = s->meta;
+	pid_t pid = s->target.pid;
+	int err;
+
+	if (env->summary && (err = summary__begin(&s->tr, pid, meta)))
+		return err;
+	if (meta->has_gil)
+		meta->sn_mem = !proc_read_mem(pid, meta->gil.switch_number, &meta->sn_start,
+					      sizeof(meta->sn_start));
+	err = symbolizer__new(pid, &s->sym);
+	if (err) {
+		/* not memory: the maps of a process that is gone cannot be read */
+		fprintf(stderr, "gilscope: cannot read the memory map of process %d: %s: "
+			"did it exit?\n", pid, strerror(-err));
+		return err;
+	}
+	err = names__new(pid, s->sym, &s->names);
+	err = err ?: analysis__from_meta(&s->an, meta, s->names, false);
+	if (err) {
+		fprintf(stderr, "gilscope: out of memory\n");
+		return err;
+	}
+	symbolizer__preload(s->sym);
+	symbolizer__watch_maps(s->sym, tracer__maps_gen(&s->tr));
+	target__describe(&s->target, meta);
+	if (env->output) {
+		err = gst_writer__open(env->output, env->force, meta, &s->wr);
+		if (err)
+			return err;
+		names__set_listener(s->names, on_name, s->wr);
+	}
+	/* a recording is analysed when it is reported, not while it is made */
+	s->analyse = env->mode != MODE_RECORD;
+	s->from = meta->start_ts;
+	s->rb = ring_buffer__new(tracer__events_fd(&s->tr), on_record, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		fprintf(stderr, "gilscope: cannot open the ring buffer: %s\n", strerror(-err));
+		return err;
+	}
+	add_threads(s);
+	return 0;
+}
+
+void session__run(struct session *s)
+{
+	const struct env *env = s->env;
+	struct report_meta *meta = s->meta;
+	uint64_t deadline = 0, last_flush = now_ns();
+	int err;
+
+	if (env->duration > 0)
+		deadline = meta->start_ts + (uint64_t)(env->duration * 1e9);
+	target__continue(&s->target);
+	fprintf(stderr, "gilscope: tracing pid %d (%s)%s%s... %s\n", s->target.pid, meta->comm,
+		meta->mutex_probes ? " with mutex uprobes" : "",
+		env->summary ? ", summary in BPF" : "",
+		deadline ? "" : "Ctrl-C to stop");
+
+	while (!exiting) {
+		err = ring_buffer__poll(s->rb, 100);
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "gilscope: reading the ring buffer failed: %s\n",
+				strerror(-err));
+			break;
+		}
+		analysis__flush(&s->an);
+		if (s->wr && now_ns() - last_flush > 1000000000ULL) {
+			gst_writer__flush(s->wr);	/* a second of events is safe on disk */
+			last_flush = now_ns();
+		}
+		if (deadline && now_ns() >= deadline) {
+			snprintf(meta->end_reason, sizeof(meta->end_reason), "duration");
+			break;
+		}
+		if (target__gone(&s->target, meta, s->watch.nr > 0))
+			break;
+	}
+	if (exiting)
+		snprintf(meta->end_reason, sizeof(meta->end_reason), "signal");
+}
+
+int session__stop(struct session *s)
+{
+	const struct env *env = s->env;
+	struct report_meta *meta = s->meta;
+	pid_t pid = s->target.pid;
+	struct gst_writer *wr = s->wr;
+	int err;
+
+	meta->end_ts = now_ns();
+	s->until = meta->end_ts;
+	if (env->summary)
+		summary__end(&s->tr, meta);
+	if (meta->sn_mem)
+		meta->sn_mem = !proc_read_mem(pid, meta->gil.switch_number, &meta->sn_end,
+					      sizeof(meta->sn_end));
+
+	/* detach first, then drain what is already in the ring buffer */
+	watch__detach(&s->watch);
+	tracer__detach(&s->tr);
+	ring_buffer__consume(s->rb);
+	meta->lost = tracer__counter(&s->tr, GS_CNT_LOST, meta->lost_per_cpu, REPORT_MAX_CPUS);
+	meta->nr_cpus = libbpf_num_possible_cpus();
+	if (meta->nr_cpus > REPORT_MAX_CPUS)
+		meta->nr_cpus = REPORT_MAX_CPUS;
+	if (meta->nr_cpus < 0)
+		meta->nr_cpus = 0;
+	meta->stack_errors = tracer__counter(&s->tr, GS_CNT_STACK_ERR, NULL, 0);
+	if (env->summary &&
+	    (err = summary__read(&s->tr, pid, meta, &s->an, s->sym, s->names)))
+		return err;
+	analysis__finish(&s->an, meta->end_ts);
+	meta->recorded = s->records;
+	meta->late = analysis__late(&s->an);
+	if (wr) {
+		s->wr = NULL;	/* closed (or aborted) either way */
+		err = gst_writer__close(wr, meta);
+		if (err)
+			return err;
+	}
+	/* a child that outlived the trace is ended before the report */
+	target__close(&s->target);
+	return 0;
+}
+
+int session__status(const struct session *s)
+{
+	return s->target.exited && !s->target.spawned ? 3 : 0;
+}
+
+void session__free(struct session *s)
+{
+	gst_writer__abort(s->wr);	/* a recording never closed is no recording */
+	target__close(&s->target);
+	ring_buffer__free(s->rb);
+	watch__detach(&s->watch);
+	if (s->tr.skel)
+		tracer__close(&s->tr);
+	analysis__free(&s->an);
+	names__free(s->names);
+	symbolizer__free(s->sym);
+	free(s->meta);
+	memset(s, 0, sizeof(*s));
+}
