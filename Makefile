@@ -137,7 +137,8 @@ bench: deps all
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DGILSCOPE_VERSION='"fuzz"' \
 	-fsanitize=fuzzer,address,undefined -Ibpf -Iuser -I$(OUTPUT)
-FUZZ_USER := $(filter-out user/main.c user/live.c user/tracer.c user/watch.c user/summary.c,\
+FUZZ_USER := $(filter-out user/main.c user/live.c user/tracer.c user/watch.c user/summary.c \
+		user/inflight.c user/session.c user/target.c,\
 		$(wildcard user/*.c))
 
 $(OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_USER) $(wildcard user/*.h) | $(OUTPUT)

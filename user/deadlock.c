@@ -19,22 +19,26 @@ size_t deadlock__find(const struct lock_open_wait *w, size_t nr, struct deadlock
 		if (w[i].owner_tid && u64map__set(&by_tid, w[i].tid, (void *)(uintptr_t)(i + 1)))
 			goto out;	/* no memory: no verdict beats a wrong one */
 	for (size_t i = 0; i < nr; i++) {
-		size_t at = i, steps = 0;
-		bool lowest = true;
+		size_t at = i;
+		bool lowest = true, cycle = false;
 
 		if (!w[i].owner_tid)
 			continue;
 		/* follow owners; a cycle through i comes back within nr steps */
-		do {
+		for (size_t steps = 0; steps < nr; steps++) {
 			size_t next = waiting(&by_tid, w[at].owner_tid);
 
 			if (!next)
-				break;
+				break;	/* the owner is not waiting: no cycle */
 			at = next - 1;
+			if (at == i) {
+				cycle = true;
+				break;
+			}
 			if (w[at].tid < w[i].tid)
 				lowest = false;
-		} while (at != i && ++steps <= nr);
-		if (at != i || !lowest)
+		}
+		if (!cycle || !lowest)
 			continue;	/* no cycle through i, or counted from its lowest tid */
 		if (found < max) {
 			struct deadlock *d = &out[found];

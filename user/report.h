@@ -34,6 +34,9 @@ struct report_meta {
 	 * per CPU: where the bursts were) */
 	int nr_cpus;
 	uint64_t lost_per_cpu[REPORT_MAX_CPUS];
+	/* of lost: records still in the ring buffer at the stop that could
+	 * not be read in time (not in recordings: 0 when read back) */
+	uint64_t lost_at_stop;
 	struct probe_desc probes[REPORT_MAX_PROBES];
 	int nr_probes;
 	bool mutex_probes;		/* --locks=all */

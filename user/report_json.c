@@ -15,9 +15,15 @@ static void dist(struct json *j, const char *key, struct samples *s, bool known)
 	}
 	json_obj_begin(j, key);
 	json_u64(j, "total", s->total);
-	json_u64(j, "p50", samples__pct(s, 50));
-	json_u64(j, "p99", samples__pct(s, 99));
-	json_u64(j, "max", s->max);
+	if (s->nr) {
+		json_u64(j, "p50", samples__pct(s, 50));
+		json_u64(j, "p99", samples__pct(s, 99));
+		json_u64(j, "max", s->max);
+	} else {	/* no samples: no percentile (holds still open at the end) */
+		json_null(j, "p50");
+		json_null(j, "p99");
+		json_null(j, "max");
+	}
 	json_obj_end(j);
 }
 
@@ -85,6 +91,7 @@ void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 	json_obj_begin(&j, "events");
 	json_u64(&j, "recorded", m->recorded);
 	json_u64(&j, "lost", m->lost);
+	json_u64(&j, "lost_at_stop", m->lost_at_stop);
 	json_arr_begin(&j, "lost_per_cpu");
 	for (int i = 0; i < m->nr_cpus; i++)
 		json_u64(&j, NULL, m->lost_per_cpu[i]);

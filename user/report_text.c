@@ -41,6 +41,23 @@ static uint32_t site_index(struct names *n, const struct lock_caller *c)
 	return 0;
 }
 
+/* Total, p50, p99, max: '-' where unknown; a distribution of no samples
+ * (nothing waited, or every hold still open at the end) has no p50. */
+static void print_dist(FILE *f, struct samples *s, bool known, char (*b)[32])
+{
+	if (!known) {
+		fprintf(f, " %9s %9s %9s %9s", "-", "-", "-", "-");
+		return;
+	}
+	fprintf(f, " %9s", fmt_ns(s->total, b[0], 32));
+	if (!s->nr) {
+		fprintf(f, " %9s %9s %9s", "-", "-", "-");
+		return;
+	}
+	fprintf(f, " %9s %9s %9s", fmt_ns(samples__pct(s, 50), b[1], 32),
+		fmt_ns(samples__pct(s, 99), b[2], 32), fmt_ns(s->max, b[3], 32));
+}
+
 static void print_lock(FILE *f, const struct report_meta *m, struct names *n,
 		       struct lock_stats *l)
 {
@@ -52,18 +69,11 @@ static void print_lock(FILE *f, const struct report_meta *m, struct names *n,
 		snprintf(acq, sizeof(acq), "%llu", (unsigned long long)l->acquisitions);
 	else
 		snprintf(acq, sizeof(acq), "-");
-	fprintf(f, "  0x%-14llx %-30s %-7s %8s %8llu %9s %9s %9s %9s",
-		(unsigned long long)l->addr, name, lock_kind_name(l->kind), acq,
-		(unsigned long long)l->contended,
-		fmt_ns(l->wait.total, b[0], 32), fmt_ns(samples__pct(&l->wait, 50), b[1], 32),
-		fmt_ns(samples__pct(&l->wait, 99), b[2], 32), fmt_ns(l->wait.max, b[3], 32));
-	if (l->hold_known)
-		fprintf(f, " %9s %9s %9s %9s\n", fmt_ns(l->hold.total, b[0], 32),
-			fmt_ns(samples__pct(&l->hold, 50), b[1], 32),
-			fmt_ns(samples__pct(&l->hold, 99), b[2], 32),
-			fmt_ns(l->hold.max, b[4], 32));
-	else
-		fprintf(f, " %9s %9s %9s %9s\n", "-", "-", "-", "-");
+	fprintf(f, "  0x%-14llx %-30s %-7s %8s %8llu", (unsigned long long)l->addr, name,
+		lock_kind_name(l->kind), acq, (unsigned long long)l->contended);
+	print_dist(f, &l->wait, true, b);
+	print_dist(f, &l->hold, l->hold_known, b);
+	fprintf(f, "\n");
 	for (size_t i = 0; i < l->nr_callers && (int)i < m->top; i++) {
 		const struct lock_caller *c = &l->callers[i];
 
@@ -123,6 +133,9 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 			if (m->lost_per_cpu[i])
 				fprintf(f, " cpu%d %llu", i, (unsigned long long)m->lost_per_cpu[i]);
 	}
+	if (m->lost_at_stop)
+		fprintf(f, ", %llu of them left unread at the stop (no time to drain them)",
+			(unsigned long long)m->lost_at_stop);
 	if (m->stack_errors)
 		fprintf(f, ", %llu user stacks unreadable",
 			(unsigned long long)m->stack_errors);
@@ -141,7 +154,7 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		"WAIT-P99", "WAIT-MAX", "HOLD-TOT", "HOLD-P50", "HOLD-P99", "HOLD-MAX");
 	if (!nr_locks)
 		fprintf(f, "  (no lock was contended%s)\n",
-			nr_open ? " and given up: see the waits in progress below" : "");
+			nr_open ? " and got: the waits still in progress are below" : "");
 	for (size_t i = 0; i < nr_locks; i++)
 		print_lock(f, m, n, locks[i]);
 	if (report_no_libc(m))

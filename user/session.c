@@ -175,6 +175,10 @@ int session__attach(struct session *s)
 	/* figures of the mutex probes only where they are attached: never
 	 * an invented zero (a static program has no libc to probe) */
 	meta->mutex_probes = s->tr.mutex_probes;
+	/* waits begun before the probes were in place (a hung process's):
+	 * the futex tracepoints are live, so later ones are BPF's to see */
+	if (!s->target.spawned)
+		inflight__scan(s->target.pid, &s->pre);
 	meta->start_ts = now_ns();
 	return 0;
 }
@@ -186,19 +190,36 @@ static void on_name(void *ctx, int kind, uint64_t key, const char *name)
 	gst_writer__name(ctx, kind, key, name);
 }
 
+/* Records are checked against the clock every this many. */
+#define POLL_CHECK_EVERY 256
+/* A poll hands back at least this often, whatever the event rate. */
+#define POLL_SLICE_NS (100ULL * 1000 * 1000)
+/* The drain at the stop may take this long; the rest is counted as lost. */
+#define DRAIN_BUDGET_NS (1000ULL * 1000 * 1000)
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
 	struct gs_event_hdr *h = data;
-	struct gs_futex_wait_event w;
+	struct gs_open_wait_event w;
 
+	if (s->discard) {
+		s->meta->lost_at_stop++;
+		return 0;
+	}
+	/* a stop asked, or this poll's time used up: hand back (a callback's
+	 * negative return ends ring_buffer__poll; the record stays unread) */
+	if (exiting || (++s->since_check >= POLL_CHECK_EVERY &&
+			!(s->since_check = 0) && now_ns() >= s->poll_end))
+		return -ECANCELED;
 	/* the ring buffer is mapped read-only: repair a copy */
-	if (h->type == GS_EV_FUTEX_WAIT && size == sizeof(w)) {
-		memcpy(&w, data, sizeof(w));
-		stack_repair(s->sym, &w);
+	if ((h->type == GS_EV_FUTEX_WAIT && size == sizeof(w.w)) ||
+	    (h->type == GS_EV_FUTEX_WAIT_OPEN && size == sizeof(w))) {
+		memcpy(&w, data, size);
+		stack_repair(s->sym, &w.w);
 		/* the raw words served the repair; zeros keep recordings small */
-		memset(w.stack, 0, sizeof(w.stack));
-		w.nr_stack = 0;
+		memset(w.w.stack, 0, sizeof(w.w.stack));
+		w.w.nr_stack = 0;
 		data = &w;
 	}
 	if (h->ts < s->from || (s->until && gs_event_time(h) > s->until))
@@ -291,8 +312,11 @@ void session__run(struct session *s)
 		deadline ? "" : "Ctrl-C to stop");
 
 	while (!exiting) {
+		s->poll_end = now_ns() + POLL_SLICE_NS;
+		if (deadline && s->poll_end > deadline)
+			s->poll_end = deadline;
 		err = ring_buffer__poll(s->rb, 100);
-		if (err < 0 && err != -EINTR) {
+		if (err < 0 && err != -EINTR && err != -ECANCELED) {
 			fprintf(stderr, "gilscope: reading the ring buffer failed: %s\n",
 				strerror(-err));
 			break;
@@ -313,6 +337,11 @@ void session__run(struct session *s)
 		snprintf(meta->end_reason, sizeof(meta->end_reason), "signal");
 }
 
+static void emit_record(void *ctx, void *rec, size_t size)
+{
+	on_record(ctx, rec, size);
+}
+
 int session__stop(struct session *s)
 {
 	const struct env *env = s->env;
@@ -329,11 +358,26 @@ int session__stop(struct session *s)
 		meta->sn_mem = !proc_read_mem(pid, meta->gil.switch_number, &meta->sn_end,
 					      sizeof(meta->sn_end));
 
-	/* detach first, then drain what is already in the ring buffer */
+	/* detach first, then drain what is already in the ring buffer, for
+	 * a second at most: what is left then is counted, not read */
 	watch__detach(&s->watch);
 	tracer__detach(&s->tr);
-	ring_buffer__consume(s->rb);
-	meta->lost = tracer__counter(&s->tr, GS_CNT_LOST, meta->lost_per_cpu, REPORT_MAX_CPUS);
+	exiting = 0;	/* the signal that stopped us must not stop the drain */
+	s->poll_end = now_ns() + DRAIN_BUDGET_NS;
+	if (ring_buffer__consume(s->rb) == -ECANCELED) {
+		s->discard = true;
+		ring_buffer__consume(s->rb);
+		fprintf(stderr, "gilscope: %llu records were still in the ring buffer at the "
+			"stop and could not be read in time: counted as lost\n",
+			(unsigned long long)meta->lost_at_stop);
+	}
+	s->discard = false;
+	s->poll_end = UINT64_MAX;
+	/* the waits that never returned, as records of their own */
+	inflight__emit(&s->pre, pid, tracer__futex_calls_fd(&s->tr), meta->start_ts,
+		       meta->end_ts, emit_record, s);
+	meta->lost = tracer__counter(&s->tr, GS_CNT_LOST, meta->lost_per_cpu, REPORT_MAX_CPUS) +
+		     meta->lost_at_stop;
 	meta->nr_cpus = libbpf_num_possible_cpus();
 	if (meta->nr_cpus > REPORT_MAX_CPUS)
 		meta->nr_cpus = REPORT_MAX_CPUS;
@@ -373,6 +417,7 @@ void session__free(struct session *s)
 	analysis__free(&s->an);
 	names__free(s->names);
 	symbolizer__free(s->sym);
+	inflight__free(&s->pre);
 	free(s->meta);
 	memset(s, 0, sizeof(*s));
 }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include "analysis.h"
 #include "target.h"
+#include "inflight.h"
 #include "tracer.h"
 #include "watch.h"
 
@@ -51,6 +52,13 @@ struct session {
 	 * from before it began (probes go live one by one while attaching)
 	 * or after it ended (detaching uprobes takes a while) are dropped. */
 	uint64_t from, until;
+	/* The collector stops on time whatever the event rate: a poll hands
+	 * back by poll_end (the record callback checks), and what cannot be
+	 * drained at the stop in time is counted, not read (lost_at_stop). */
+	uint64_t poll_end;
+	unsigned int since_check;
+	bool discard;
+	struct inflight pre;		/* futex waits in progress at attach */
 };
 
 /* Every phase returns 0 or -errno after printing one line. */

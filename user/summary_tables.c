@@ -32,7 +32,7 @@ int summary_tables__thread(struct analysis *a, struct names *names, __u32 tid,
 		names__set_thread(names, tid, comm);
 	}
 	/* what it was doing at the end, for lockstats__finish() to close */
-	if (v->ls.ep_open || v->ls.pend)
+	if (v->ls.ep_open || v->ls.pend || v->ls.in_cond)
 		lockstats__set_state(a->locks, tid, &v->ls, ep_frames, ep_nr_frames);
 	/* a thread that never touched the GIL has no row in its table */
 	if (a->gil && v->gs.seen &&

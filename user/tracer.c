@@ -385,6 +385,11 @@ const volatile uint64_t *tracer__maps_gen(struct tracer *t)
 	return (const volatile uint64_t *)&t->skel->bss->maps_gen;
 }
 
+int tracer__futex_calls_fd(struct tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.futex_calls);
+}
+
 int tracer__events_fd(struct tracer *t)
 {
 	return bpf_map__fd(t->skel->maps.events);

@@ -59,6 +59,8 @@ void tracer__close(struct tracer *t);
 
 /* Bumped by BPF each time a target maps code (symbolizer__watch_maps()). */
 const volatile uint64_t *tracer__maps_gen(struct tracer *t);
+/* BPF's futex calls in flight (struct gs_futex_call by tid). */
+int tracer__futex_calls_fd(struct tracer *t);
 /* The ring buffer map's fd. */
 int tracer__events_fd(struct tracer *t);
 /* A per-CPU counter (enum gs_counter) summed over CPUs; @per_cpu, when
