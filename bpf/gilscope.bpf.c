@@ -78,13 +78,20 @@ static __always_inline void count(__u32 idx)
 		(*v)++;
 }
 
+/*
+ * Set by user space when tracing stops: from then on every program does
+ * nothing, at once, while the kernel takes its time (a grace period a
+ * probe, long on a busy machine) to remove the probes.
+ */
+bool stopped = false;
+
 /* Returns the tid when the current task belongs to the target, else 0. */
 static __always_inline __u32 target_tid(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 
-	if (!bpf_map_lookup_elem(&targets, &tgid))
+	if (stopped || !bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
 	return (__u32)id;
 }
@@ -332,6 +339,8 @@ int BPF_KPROBE(cond_signal, void *cond)
 	__u64 caller;
 	__u32 locked = 2;
 
+	if (stopped)
+		return 0;
 	g = bpf_map_lookup_elem(&gils, &tgid);
 	if (!g || (g->cond != (__u64)cond && g->switch_cond != (__u64)cond))
 		return 0;
@@ -534,6 +543,8 @@ int refcount_write(struct bpf_perf_event_data *ctx)
 	__u64 addr = ctx->addr;
 	long n;
 
+	if (stopped)
+		return 0;
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;

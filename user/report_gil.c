@@ -2,6 +2,7 @@
 /* The GIL section of the report: per-thread table, handoffs, timeline,
  * convoy, and the switch_number self-check; text and JSON. */
 #include <stdio.h>
+#include <stdlib.h>
 #include "analysis.h"
 #include "json.h"
 #include "names.h"
@@ -44,6 +45,54 @@ static void timeline_window(FILE *f, const struct report_meta *m, struct gilstat
 			fmt_ns(start - m->start_ts, b[0], 32), fmt_ns(end - m->start_ts, b[1], 32));
 	}
 	timeline_print(f, g, n, width, start, end);
+}
+
+/* Beyond this many rows a table shows its busiest and counts the rest. */
+#define HANDOFF_ROWS 20
+#define CONVOY_ROWS 10
+
+static int cmp_handoff_count(const void *a, const void *b)
+{
+	const struct gil_handoff *x = *(struct gil_handoff *const *)a;
+	const struct gil_handoff *y = *(struct gil_handoff *const *)b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->from != y->from ? (x->from < y->from ? -1 : 1) :
+	       (x->to < y->to ? -1 : x->to > y->to);
+}
+
+/* The pairs by count, most first, when there are more than fit; else NULL
+ * (every pair, in the order they first happened). */
+static struct gil_handoff **busiest_handoffs(struct gilstats *g)
+{
+	struct gil_handoff **rows;
+
+	if (g->nr_handoffs <= HANDOFF_ROWS)
+		return NULL;
+	rows = malloc(g->nr_handoffs * sizeof(*rows));
+	if (!rows)
+		return NULL;
+	for (size_t i = 0; i < g->nr_handoffs; i++)
+		rows[i] = &g->handoffs[i];
+	qsort(rows, g->nr_handoffs, sizeof(*rows), cmp_handoff_count);
+	return rows;
+}
+
+/* The convoy victims from thread index @from on, in one line. */
+static void convoy_rest(FILE *f, struct gilstats *g, size_t from)
+{
+	uint64_t lost = 0;
+	size_t nr = 0;
+	char b[32];
+
+	for (size_t i = from; i < g->nr_threads; i++)
+		if (gilstats__is_convoy(g, g->threads[i])) {
+			nr++;
+			lost += g->threads[i]->convoy_lost_ns;
+		}
+	fprintf(f, "Convoy: ... and %zu more threads like these (%s lost waiting after blocking "
+		"calls in all): the JSON report names each\n", nr, fmt_ns(lost, b, sizeof(b)));
 }
 
 void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
@@ -89,8 +138,11 @@ void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		fprintf(f, "Handoffs (release by one thread -> next acquisition):\n");
 		fprintf(f, "  %-22s %-22s %8s %9s %9s %9s\n", "FROM", "TO", "COUNT",
 			"LAT-P50", "LAT-P99", "LAT-MAX");
-		for (size_t i = 0; i < g->nr_handoffs; i++) {
-			struct gil_handoff *h = &g->handoffs[i];
+		struct gil_handoff **rows = busiest_handoffs(g);
+		size_t nr_rows = rows ? HANDOFF_ROWS : g->nr_handoffs;
+
+		for (size_t i = 0; i < nr_rows; i++) {
+			struct gil_handoff *h = rows ? rows[i] : &g->handoffs[i];
 			char from[64], to[64];
 
 			snprintf(from, sizeof(from), "%u %s", h->from, names__thread(n, h->from));
@@ -100,6 +152,17 @@ void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 				fmt_ns(samples__pct(&h->latency, 50), b[0], 32),
 				fmt_ns(samples__pct(&h->latency, 99), b[1], 32),
 				fmt_ns(h->latency.max, b[2], 32));
+		}
+		if (rows) {
+			uint64_t rest = 0;
+
+			for (size_t i = HANDOFF_ROWS; i < g->nr_handoffs; i++)
+				rest += rows[i]->count;
+			fprintf(f, "  ... and %zu more pairs (%llu handoffs): the %d busiest are "
+				"shown, the JSON report has every pair\n",
+				g->nr_handoffs - HANDOFF_ROWS, (unsigned long long)rest,
+				HANDOFF_ROWS);
+			free(rows);
 		}
 		fprintf(f, "\nHandoff latency:\n");
 		samples__print_log2(&g->handoff_latency, f, "ns");
@@ -112,11 +175,15 @@ void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		timeline_window(f, m, g, n);
 	fprintf(f, "\n");
 
-	for (size_t i = 0; i < g->nr_threads; i++) {
+	for (size_t i = 0, shown = 0; i < g->nr_threads; i++) {
 		struct gil_thread *t = g->threads[i];
 
 		if (!gilstats__is_convoy(g, t))
 			continue;
+		if (++shown > CONVOY_ROWS) {
+			convoy_rest(f, g, i);
+			break;
+		}
 		fprintf(f, "Convoy: thread %u (%s): %llu of its %llu blocking calls were "
 			"followed by a GIL wait of half a switch interval or more: %s lost "
 			"waiting after them (%.0f%% of its GIL waits)\n", t->tid,

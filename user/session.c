@@ -358,10 +358,10 @@ int session__stop(struct session *s)
 		meta->sn_mem = !proc_read_mem(pid, meta->gil.switch_number, &meta->sn_end,
 					      sizeof(meta->sn_end));
 
-	/* detach first, then drain what is already in the ring buffer, for
-	 * a second at most: what is left then is counted, not read */
+	/* stop the probes first, then drain what is already in the ring
+	 * buffer, for a second at most: what is left then is counted */
 	watch__detach(&s->watch);
-	tracer__detach(&s->tr);
+	tracer__stop(&s->tr);	/* the probes go while we drain and report */
 	exiting = 0;	/* the signal that stopped us must not stop the drain */
 	s->poll_end = now_ns() + DRAIN_BUDGET_NS;
 	if (ring_buffer__consume(s->rb) == -ECANCELED) {

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 #include <bpf/libbpf.h>
 
@@ -25,6 +26,10 @@ struct tracer {
 	struct bpf_link *entry_stop;
 	struct report_meta *meta;	/* probes attached are listed here */
 	bool mutex_probes;		/* pthread_mutex_lock/unlock probes attached */
+	/* tracer__stop()'s threads, one a link, joined by tracer__detach() */
+	bool detaching;
+	pthread_t detacher[TRACER_MAX_LINKS];
+	bool detacher_started[TRACER_MAX_LINKS];
 };
 
 struct tracer_opts {
@@ -53,7 +58,11 @@ int tracer__attach_entry_stop(struct tracer *t, pid_t pid, const char *exe_path)
 /* ... or at file offset @off of @path (an interpreter's "ready" point). */
 int tracer__attach_stop(struct tracer *t, pid_t pid, const char *path, uint64_t off);
 void tracer__detach_entry_stop(struct tracer *t);
-/* Detaches everything, keeping the maps for a last read. */
+/* Stops tracing at once: the programs do nothing from now on, and the
+ * probes are being removed (in the background: tracer__detach() waits). */
+void tracer__stop(struct tracer *t);
+/* Detaches everything (waits for tracer__stop()'s removal), keeping the
+ * maps for a last read. */
 void tracer__detach(struct tracer *t);
 void tracer__close(struct tracer *t);
 
