@@ -36,7 +36,7 @@ def main():
         figures[str(nthreads)] = {
             "wall_ns": wall, "cpu_ns": [t["thread_time_ns"] for t in truth["threads"]],
             "run_delay_ns": [t["run_delay_ns"] for t in truth["threads"]],
-            "held_ns": [t["held_ns"] for t in ts]}
+            "held_ns": [t["held_ns"] for t in ts], "traced_ns": rep["target"]["duration_ns"]}
         rows.append((nthreads, d.ms(wall), "%.2fx" % (wall / walls[1]), d.ms(cpu),
                      "%.0f%%" % d.pct(held, wall), "%.0f%%" % d.pct(waited, wall),
                      sum(t["forced_drops"] for t in ts)))

@@ -46,8 +46,9 @@ def main():
              "CPU FORCED OUT/S"), rows)
     print()
     print("TRIP is the workload's own clock; GIL WAIT/TRIP is gilscope's: the I/O")
-    print("thread's time waiting for the GIL, per round trip.  A round trip is a few")
-    print("microseconds of work, yet each one waits for the CPU thread to be asked to")
+    print("thread's time waiting for the GIL, per round trip.  A round trip is the far")
+    print("end's 1 ms answer (another process) and microseconds of work, yet each one")
+    print("waits for the CPU thread to be asked to")
     print("drop the GIL - a switch interval.  LONG WAITS counts returns from a blocking")
     print("call followed by a wait of half an interval or more (the convoy).  At 0.5 ms")
     print("the trips are %.1fx faster; the CPU thread pays by being forced out more"

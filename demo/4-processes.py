@@ -32,7 +32,8 @@ def main():
     # suite checks these; the wall-time ratio depends on the scheduler)
     threads_run = {"wall_ns": threads_wall,
                    "cpu_ns": [t["thread_time_ns"] for t in truth["threads"]],
-                   "held_ns": [t["held_ns"] for t in d.gil_threads(rep, tids)]}
+                   "held_ns": [t["held_ns"] for t in d.gil_threads(rep, tids)],
+                   "traced_ns": rep["target"]["duration_ns"]}
     procs_run = []
 
     tmp = tempfile.mkdtemp(prefix="gilscope-demo-")

@@ -32,22 +32,24 @@ def run_demo(name):
         return json.load(f), r.stdout
 
 
-def check_one_at_a_time(run, label):
+def check_one_at_a_time(run, label, holds_within):
     """A run of CPU-bound Python threads ({"wall_ns", "cpu_ns": [..],
-    "held_ns": [..]}, the workload's own clocks and gilscope's held time
-    per thread): each thread's CPU time is time holding the GIL, and the
-    holds, one at a time, fit in the wall time."""
+    "held_ns": [..], ...}: the workload's own clocks around the work and
+    the threads' CPU time in it, gilscope's held time per thread): each
+    thread's CPU time is time holding the GIL, the holds, one at a time,
+    fit in run[holds_within] (the wall time when the workload's clock
+    covers the threads' whole lives, else the traced time), and so the
+    threads together used at most one CPU of wall time."""
     wall, cpu, held = run["wall_ns"], run["cpu_ns"], run["held_ns"]
     assert len(held) == len(cpu), (label, run)
     for c, h in zip(cpu, held):
         # the holder alone runs Python; a little C outside the GIL (thread
         # start and end, handovers) is CPU time not held
         assert h >= 0.9 * c, "%s: held %d < 90%% of the thread's CPU time %d" % (label, h, c)
-    # one holder at a time, inside the workload's own timing of the threads
-    assert sum(held) <= 1.01 * wall, "%s: holds %s add up to more than the wall time %d" \
-        % (label, held, wall)
-    # so together they used at most one CPU: with no GIL, two CPU-bound
-    # threads on 2 CPUs would use up to twice the wall time
+    assert sum(held) <= 1.01 * run[holds_within], "%s: holds %s add up to more than the " \
+        "%s %d" % (label, held, holds_within, run[holds_within])
+    # with no GIL, two CPU-bound threads on 2 CPUs would use up to twice
+    # the wall time (the scheduler can only give them less)
     assert sum(cpu) <= 1.05 * wall, "%s: the threads' CPU times %s add up to more than " \
         "one CPU for the wall time %d" % (label, cpu, wall)
 
@@ -59,7 +61,9 @@ def test_demo1_two_threads_are_not_faster_than_one():
     # one: the two never ran at once (the wall-time ratio is make bench's)
     for n in ("1", "2"):
         assert len(s["runs"][n]["cpu_ns"]) == int(n), s["runs"][n]
-        check_one_at_a_time(s["runs"][n], "%s thread(s)" % n)
+        # countdown.py's clock runs from before the threads start to after
+        # they are joined: every hold of theirs is inside it
+        check_one_at_a_time(s["runs"][n], "%s thread(s)" % n, "wall_ns")
     assert "Timeline" in out
 
 
@@ -71,7 +75,8 @@ def test_demo2_fib_threads_do_not_scale():
     for n in ("1", "2", "4"):
         run = s["runs"][n]
         assert len(run["cpu_ns"]) == int(n), run
-        check_one_at_a_time(run, "%s thread(s)" % n)
+        # fib_threads.py's clock covers the compute phase only
+        check_one_at_a_time(run, "%s thread(s)" % n, "traced_ns")
         # and held against CPU time the other way: a holder preempted by
         # another process holds without running (its schedstat run delay)
         cpu, delay = sum(run["cpu_ns"]), sum(x or 0 for x in run["run_delay_ns"])
@@ -85,10 +90,11 @@ def test_demo3_shorter_switch_interval_shortens_the_convoy():
         # the CPU-bound thread never lets go of its own: each hold ends
         # when a waiter's timed wait of one whole interval expires, so the
         # interval set is what decides the holds (the scheduler can only
-        # lengthen them).  How much faster the trips are at 0.5 ms than at
-        # 5 ms is make bench's.
-        assert r["cpu_voluntary_drops"] <= 4 and r["cpu_forced_drops"] >= r["trips"] / 2, \
-            (name, r)
+        # lengthen them).  How often the I/O threads find the GIL free
+        # instead (racing a CPU thread not yet awake: quick trips, no
+        # convoy) is the scheduler's, and so is how much faster the trips
+        # are at 0.5 ms than at 5 ms: make bench measures that.
+        assert r["cpu_voluntary_drops"] <= 4 and r["cpu_forced_drops"] >= 1, (name, r)
         assert r["cpu_hold_p50_ns"] >= 0.8 * r["interval_ns"], (name, r)
         # the I/O thread's GIL waits lie inside its own clock around the trips
         assert r["io_waited_ns"] <= r["io_ns"], (name, r)
@@ -103,7 +109,7 @@ def test_demo3_shorter_switch_interval_shortens_the_convoy():
 def test_demo4_processes_run_their_gils_in_parallel():
     s, out = run_demo("4-processes.py")
     # two threads share one GIL: one at a time
-    check_one_at_a_time(s["threads"], "threads")
+    check_one_at_a_time(s["threads"], "threads", "traced_ns")
     # two processes, one GIL each: each held through its whole fib (by
     # its own clock), and the fibs ran at the same time (their own clocks
     # again), so the two GILs were held at once - which one GIL never is.
