@@ -185,6 +185,32 @@ def recording(name, cmd, args, gilscope):
             usage.ru_maxrss / 1024)
 
 
+def demo_ratios(b, reps):
+    """The demos' wall-time comparisons (quick mode, their --summary), which
+    the test suite leaves alone: which of two timed runs finishes first is
+    the scheduler's on a shared machine.  [(what, [ratio per run])]"""
+    demo = os.path.join(os.path.dirname(os.path.dirname(HERE)), "demo")
+    got = {}
+    env = dict(os.environ, GILSCOPE_BUILD=b)
+    for _ in range(reps):
+        for name, figures in (
+                ("1-split-loop.py", lambda s: [("demo 1: 2 threads / 1 thread, same work",
+                                                s["ratio"])]),
+                ("2-fib-threads.py", lambda s: [
+                    ("demo 2: 2 threads / 1 (2x the work)", s["wall_ns"]["2"] / s["wall_ns"]["1"]),
+                    ("demo 2: 4 threads / 1 (4x the work)", s["wall_ns"]["4"] / s["wall_ns"]["1"])]),
+                ("3-convoy.py", lambda s: [("demo 3: trip at 5 ms / at 0.5 ms interval",
+                                            s["mean_trip_ns"]["5ms"] / s["mean_trip_ns"]["0.5ms"])]),
+                ("4-processes.py", lambda s: [("demo 4: 2 processes / 2 threads",
+                                               s["processes_wall_ns"] / s["threads_wall_ns"])])):
+            with tempfile.NamedTemporaryFile("r", suffix=".json") as f:
+                subprocess.run([sys.executable, os.path.join(demo, name), "--quick", "--summary",
+                                f.name], stdout=subprocess.DEVNULL, check=True, env=env)
+                for what, ratio in figures(json.load(f)):
+                    got.setdefault(what, []).append(ratio)
+    return list(got.items())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -279,6 +305,13 @@ def main():
                               [], g))
     for r in recs:
         print("%-40s %10d %9.1f %10.1f %12.2f %6.2f s %6.0f MB" % r)
+
+    print()
+    print("the demos' wall-time ratios (quick mode, %d runs; a GIL keeps threads near" % a.reps)
+    print("1x the work's one-thread time, processes near 0.5x on 2 idle CPUs):")
+    print("%-46s %8s %8s %8s" % ("", "min", "median", "max"))
+    for what, rs in demo_ratios(b, a.reps):
+        print("%-46s %8.2f %8.2f %8.2f" % (what, min(rs), statistics.median(rs), max(rs)))
 
     print()
     print("machine: %s, %d CPUs, kernel %s" % (os.uname().nodename, os.cpu_count(),

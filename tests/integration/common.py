@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "demo"))
 import demolib  # noqa: E402
@@ -40,6 +41,98 @@ def workload(name):
 
 def tmpdir():
     return tempfile.mkdtemp(prefix="gilscope-test-")
+
+
+def wait_tracing(g):
+    """Reads a `gilscope` Popen's stderr (text, PIPE) up to its "tracing
+    pid" line, printed once every probe is in place: the handshake a test
+    waits for instead of sleeping.  Returns the lines read; fails with
+    them if gilscope ends first."""
+    lines = []
+    while True:
+        line = g.stderr.readline()
+        if not line:
+            raise AssertionError("gilscope ended before tracing: %s" % "".join(lines))
+        lines.append(line)
+        if "tracing pid" in line:
+            return lines
+
+
+def wait_until(cond, timeout=30):
+    """Polls cond() until it is true; False after timeout seconds (a
+    deadline for a condition, not a sleep that decides the outcome)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def proc_state(pid):
+    """(state letter, parent pid) of pid from /proc, or None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return rest[0], int(rest[1])
+
+
+def children_of(pid):
+    """The pids whose parent is pid (this kernel has no /proc/PID/task/TID/children)."""
+    kids = []
+    for e in os.listdir("/proc"):
+        if e.isdigit():
+            st = proc_state(int(e))
+            if st and st[1] == pid:
+                kids.append(int(e))
+    return kids
+
+
+def reachable_by_others(path):
+    """Whether every directory above path can be entered by any user."""
+    d = os.path.dirname(os.path.abspath(path))
+    while True:
+        if not os.stat(d).st_mode & 0o001:
+            return False
+        if d == "/":
+            return True
+        d = os.path.dirname(d)
+
+
+def copy_for_user(user, *files):
+    """A test run as an unprivileged user cannot reach the build when the
+    clone lives in a directory others cannot enter (mode 0700, like
+    /root): copies gilscope and files into a fresh directory any user can
+    enter, owned by user (so it may write there too).  Returns (that
+    directory, the copy of gilscope, [copies of files]); Skip when no
+    temporary directory here is reachable."""
+    for base in (None, "/tmp", "/var/tmp"):
+        d = tempfile.mkdtemp(prefix="gilscope-test-", dir=base)
+        if reachable_by_others(d):
+            break
+        shutil.rmtree(d)
+    else:
+        raise Skip("no temporary directory here that user %s can enter" % user.pw_name)
+    os.chmod(d, 0o755)
+    copies = []
+    for f in (GILSCOPE,) + files:
+        c = os.path.join(d, os.path.basename(f))
+        shutil.copy(f, c)   # keeps the mode bits: gilscope stays executable
+        os.chmod(c, os.stat(c).st_mode | 0o444)
+        copies.append(c)
+    os.chown(d, user.pw_uid, user.pw_gid)
+    return d, copies[0], copies[1:]
+
+
+def drop_to(user):
+    """A preexec_fn running the child as user."""
+    def drop():
+        os.setgroups([])
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+    return drop
 
 
 def run_traced(args, cmd=None, timeout=120):

@@ -2,10 +2,11 @@
 """Bad input gets one clear line and a non-zero exit; nothing is left behind."""
 import os
 import pwd
+import shutil
 import subprocess
-import time
 
-from common import GILSCOPE, Skip, require_root_bpf, tmpdir, workload
+from common import (GILSCOPE, Skip, copy_for_user, drop_to, require_root_bpf, tmpdir,
+                    wait_tracing, wait_until, workload)
 
 
 def run(args, **kw):
@@ -67,12 +68,12 @@ def test_not_root_says_what_is_needed():
     if os.geteuid() != 0:
         raise Skip("needs root to drop to another user")
     nobody = pwd.getpwnam("nobody")
-
-    def drop():
-        os.setgid(nobody.pw_gid)
-        os.setuid(nobody.pw_uid)
-    r = subprocess.run([GILSCOPE, "-d", "1", "--", "/bin/true"], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, preexec_fn=drop, timeout=30)
+    # a copy nobody can reach wherever the clone lives (a 0700 home too)
+    d, gilscope, _ = copy_for_user(nobody)
+    r = subprocess.run([gilscope, "-d", "1", "--", "/bin/true"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, preexec_fn=drop_to(nobody),
+                       timeout=30)
+    shutil.rmtree(d)
     one_line_error(r, 1, "root")
     assert "CAP_BPF" in r.stderr
 
@@ -98,33 +99,58 @@ def test_json_output_is_safe():
     assert [f for f in os.listdir(d) if ".tmp." in f] == []
 
 
-def our_probes():
-    """uprobe perf events and BPF programs of ours that the kernel still has."""
-    progs = subprocess.run(["bpftool", "prog", "show"], stdout=subprocess.PIPE,
-                           text=True).stdout
-    names = ("futex_enter", "futex_exit", "mutex_lock", "cond_wait", "stop_at_entry")
-    left = [l for l in progs.splitlines() if any(n in l for n in names)]
+def bpf_objects_of(pid):
+    """The BPF programs and links process pid holds, from its fds' fdinfo
+    ({"prog": ids, "link": ids}).  Only this tracer's: other gilscopes
+    may be running on this machine at the same time (other test runs),
+    and their programs have the same names."""
+    held = {"prog": set(), "link": set()}
+    fd_dir = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            with open(os.path.join(fd_dir, fd)) as f:
+                for line in f:
+                    key, _, val = line.partition(":")
+                    if key in ("prog_id", "link_id"):
+                        held[key[:4]].add(int(val))
+        except OSError:
+            pass    # an fd closed meanwhile
+    return held
+
+
+def still_loaded(held, pid):
+    """Which of those programs and links the kernel still has, and any
+    legacy tracefs uprobe libbpf named after pid."""
+    left = []
+    for kind, ids in held.items():
+        for i in sorted(ids):
+            r = subprocess.run(["bpftool", kind, "show", "id", str(i)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            if r.returncode == 0:
+                left.append(r.stdout.strip().splitlines()[0])
     ev = "/sys/kernel/tracing/uprobe_events"
     if os.path.exists(ev):
         with open(ev) as f:
-            left += [l for l in f.read().splitlines() if l.strip()]
+            left += [l for l in f.read().splitlines() if "libbpf_%d_" % pid in l]
     return left
 
 
 def test_sigkill_leaves_no_probe_and_target_runs_on():
     require_root_bpf()
-    assert our_probes() == [], "probes left before the test: %s" % our_probes()
     prog = subprocess.Popen([workload("lockholder"), "-r", "100000", "-h", "2", "-w", "0"],
                             stdout=subprocess.DEVNULL)
     try:
         g = subprocess.Popen([GILSCOPE, "-p", str(prog.pid), "--locks=all"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(1.5)
-        assert our_probes() != [], "gilscope attached nothing"
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        wait_tracing(g)     # every probe in place
+        held = bpf_objects_of(g.pid)
+        assert held["prog"] and held["link"], "gilscope attached nothing: %s" % held
         g.kill()
         g.wait()
-        time.sleep(0.5)
-        assert our_probes() == [], "left behind: %s" % our_probes()
+        # the kernel frees a dead process's BPF objects after an RCU grace
+        # period: wait for that, up to a deadline
+        wait_until(lambda: not still_loaded(held, g.pid))
+        assert still_loaded(held, g.pid) == [], "left behind: %s" % still_loaded(held, g.pid)
         assert prog.poll() is None, "the target died with the tracer"
     finally:
         prog.kill()

@@ -5,10 +5,10 @@ import json
 import os
 import signal
 import subprocess
-import time
 
-from common import (GILSCOPE, Skip, parse_json_stdout, require_root_bpf, run_traced, timeout,
-                    tmpdir, workload)
+from common import (GILSCOPE, Skip, children_of, parse_json_stdout, proc_state,
+                    require_root_bpf, run_traced, timeout, tmpdir, wait_tracing, wait_until,
+                    workload)
 
 
 def longrunner():
@@ -23,7 +23,7 @@ def test_sigterm_and_sighup_detach_and_report():
         try:
             g = subprocess.Popen([GILSCOPE, "-p", str(prog.pid)], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
-            time.sleep(1.2)
+            wait_tracing(g)     # its handlers are set before it attaches
             g.send_signal(sig)
             out, err = g.communicate(timeout=20)
             assert g.returncode == 0, (sig, g.returncode, err)
@@ -57,20 +57,28 @@ def test_two_tracers_on_one_target():
 
 
 def test_ring_buffer_overflow_is_counted_not_silent():
-    """The collector is stopped (SIGSTOP) for a second while a hot lock
-    keeps the BPF side writing: the ring buffer fills, and the records
-    dropped are counted and reported."""
+    """The collector is stopped (SIGSTOP) while a hot lock keeps the BPF
+    side writing, until the workload is done: the ring buffer fills, and
+    the records dropped are counted and reported."""
     require_root_bpf()
     d = tmpdir()
     out_json = os.path.join(d, "r.json")
+    # 4M lock and unlock calls, a record each: far more than the 1 MB
+    # ring buffer holds (about 4 s traced, 0.1 s untraced)
     g = subprocess.Popen([GILSCOPE, "--locks=all", "--ringbuf-mb", "1", "--gil=off",
                           "--json", out_json, "--", workload("hotlock"), "-t", "2",
-                          "-n", "2500000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          "-n", "1000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
-    time.sleep(1.0)
+    wait_tracing(g)
     g.send_signal(signal.SIGSTOP)
-    time.sleep(1.0)
-    g.send_signal(signal.SIGCONT)
+    try:
+        kids = children_of(g.pid)
+        assert len(kids) == 1, "hotlock not found among gilscope's children: %s" % kids
+        # the stopped collector cannot reap it: hotlock's end is a zombie
+        assert proc_state(kids[0])[0] != "Z", "hotlock was done before the collector stopped"
+        assert wait_until(lambda: proc_state(kids[0])[0] == "Z", 100), "hotlock never ended"
+    finally:
+        g.send_signal(signal.SIGCONT)
     out, err = g.communicate(timeout=120)
     assert g.returncode == 0, err
     with open(out_json) as f:

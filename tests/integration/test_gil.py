@@ -113,11 +113,20 @@ def check_fib(label, py, interval_s, expect_hold_ns, strict=True, gilscope_args=
     # +40%.  At 1 ms a handover's own 0.1-0.3 ms is a bigger share
     # (1.10-1.27 ms quiet): +60%.  A misattributed stream is off by far
     # more (the workload bug fixed here gave 0.07 ms).
+    #
+    # Above that, a hold is longer by the time its waiter, woken, waits for
+    # a CPU, and the time the holder itself is preempted: on a machine
+    # another process keeps busy, 7.5 ms was seen.  Both are the threads'
+    # schedstat run delay, which the workload measures itself: the upper
+    # bound adds its mean per acquisition (about 0 on a quiet machine; the
+    # sum over all threads, so at least what lengthened the holds).
     med = statistics.median(holds)
     hi = 1.4 if strict else 1.6
-    assert 0.8 * expect_hold_ns <= med <= hi * expect_hold_ns, \
-        "%s median hold %d not in [%d, %d]" % (label, med, 0.8 * expect_hold_ns,
-                                              hi * expect_hold_ns)
+    acqs = sum(by_tid[tt["tid"]]["acquisitions"] for tt in truth["threads"])
+    delay = sum(tt["run_delay_ns"] or 0 for tt in truth["threads"]) / max(acqs, 1)
+    assert 0.8 * expect_hold_ns <= med <= hi * expect_hold_ns + delay, \
+        "%s median hold %d not in [%d, %d] (run delay %d per acquisition)" \
+        % (label, med, 0.8 * expect_hold_ns, hi * expect_hold_ns + delay, delay)
 
 
 @timeout(600)
@@ -209,16 +218,17 @@ def test_unsupported_python_says_so_and_falls_back():
     as a plain program: no GIL figures from a guessed layout."""
     import glob
     import subprocess
-    import time
     from common import GILSCOPE
     require_root_bpf()
     old = sorted(glob.glob("/root/.pyenv/versions/3.[67].*/bin/python3.[67]") +
                  glob.glob(os.path.expanduser("~/.pyenv/versions/3.[67].*/bin/python3.[67]")))
     if not old:
         raise Skip("no CPython 3.6/3.7 here to play the unsupported build")
-    prog = subprocess.Popen([old[0], "-c", "import time; time.sleep(30)"])
+    # attach once the interpreter says it runs (its version is readable)
+    prog = subprocess.Popen([old[0], "-c", "import time; print('up', flush=True); "
+                             "time.sleep(30)"], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.5)
+        assert prog.stdout.readline() == "up\n"
         r = subprocess.run([GILSCOPE, "-p", str(prog.pid), "-d", "0.5"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=60)
     finally:
@@ -238,14 +248,17 @@ def test_attach_by_pid_for_a_duration_accounts_only_the_traced_time():
     thread is the traced time, never more (detaching the probes takes a
     while; what they see meanwhile is not part of the report)."""
     import subprocess
-    import time
-    from common import GILSCOPE
+    from common import GILSCOPE, wait_until
     require_root_bpf()
     d = tmpdir()
-    prog = subprocess.Popen([os.path.join(BUILD, "gildemo"), "--threads", "2", "--duration", "6",
+    # a duration far past the test's end (it is killed): attach, however
+    # slow on a busy machine, and the 1.5 s traced fall inside it
+    prog = subprocess.Popen([os.path.join(BUILD, "gildemo"), "--threads", "2", "--duration", "60",
                              "--json", os.path.join(d, "t.json")], stdout=subprocess.DEVNULL)
     try:
-        time.sleep(1)
+        # attach once both CPU threads run (the GIL exists before them)
+        assert wait_until(lambda: len(os.listdir("/proc/%d/task" % prog.pid)) >= 3), \
+            "gildemo's threads never started"
         out = os.path.join(d, "r.json")
         r = subprocess.run([GILSCOPE, "-p", str(prog.pid), "-d", "1.5", "--json", out],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60)

@@ -6,13 +6,14 @@ mutex table_lock for H ms while "waiter" blocks on it, then holds it W ms.
 So table_lock has exactly R contended acquisitions (all by waiter), 2R
 acquisitions in all, and the workload's own clocks give waits and holds.
 """
+import json
 import os
 import signal
 import subprocess
 import time
 
 from common import (GILSCOPE, Skip, inside, near, parse_json_stdout, require_root_bpf,
-                    run_traced, timeout, workload)
+                    run_traced, timeout, tmpdir, wait_tracing, workload)
 
 ROUNDS = 20
 
@@ -79,7 +80,13 @@ def check_all_mode(rep, truth):
     # holds: uprobe in pthread_mutex_lock .. pthread_mutex_unlock vs the
     # workload's clock just inside them: a few us per acquisition apart
     near(lk["hold_ns"]["total"], hold_truth, 0.02, 2 * ROUNDS * 50000, "hold total")
-    near(lk["hold_ns"]["max"], 10e6, 0.5, 0, "hold max (10 ms holds)")
+    # the longest hold: 10 ms asked for, longer when a sleeper wakes late
+    # on a busy machine; lockholder's own clock says how long.  Traced,
+    # the hold also covers the lock and unlock calls: a few us, or up to
+    # 2 ms for one preempted call
+    max_truth = max(truth["holder"]["max_hold_ns"], truth["waiter"]["max_hold_ns"])
+    assert max_truth >= 10e6, truth
+    near(lk["hold_ns"]["max"], max_truth, 0.02, 2000000, "hold max")
     inside(lk["wait_ns"]["total"], truth["waiter"]["wait_ns"], 0.03, 2000000, "wait total")
     inside(lk["wait_ns"]["max"], truth["waiter"]["max_wait_ns"], 0.03, 2000000, "wait max")
     ht = thread(rep, truth["holder"]["tid"])
@@ -110,15 +117,29 @@ def test_all_mode_counts_every_acquisition_and_hold():
 @timeout(60)
 def test_attach_by_pid_until_target_exits():
     require_root_bpf()
-    d = __import__("common").tmpdir()
+    d = tmpdir()
     truth_path = os.path.join(d, "truth.json")
+    out_json = os.path.join(d, "report.json")
     with open(truth_path, "w") as f:
-        prog = subprocess.Popen([workload("lockholder"), "-r", str(ROUNDS), "-s", "1500"],
-                                stdout=f)
-    rc, out, err, rep = run_traced(["-p", str(prog.pid)])
-    prog.wait()
+        # -g: the rounds start on our word, once gilscope traces
+        prog = subprocess.Popen([workload("lockholder"), "-r", str(ROUNDS), "-g"],
+                                stdin=subprocess.PIPE, stdout=f, text=True)
+    try:
+        g = subprocess.Popen([GILSCOPE, "-p", str(prog.pid), "--json", out_json],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_tracing(g)
+        prog.stdin.write("go\n")
+        prog.stdin.close()
+        out, err = g.communicate(timeout=50)
+        rc = g.returncode
+        prog.wait(timeout=10)
+    finally:
+        if prog.poll() is None:
+            prog.kill()
     with open(truth_path) as f:
         truth = parse_json_stdout(f.read())
+    with open(out_json) as f:
+        rep = json.load(f)
     assert rc == 3, "expected exit 3 (target exited), got %d: %s" % (rc, err)
     assert rep["target"]["ended_by"] == "target exited"
     assert rep["target"]["pid"] == prog.pid
@@ -153,11 +174,21 @@ def test_duration_stops_and_reports_once():
 
 def test_sigint_stops_and_reports():
     require_root_bpf()
-    prog = _start_longrunner()
+    # -g: rounds start once gilscope traces; -v: one line per round done
+    prog = subprocess.Popen([workload("lockholder"), "-r", "100000", "-h", "2", "-w", "0",
+                             "-g", "-v"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     try:
         g = subprocess.Popen([GILSCOPE, "-p", str(prog.pid)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-        time.sleep(1.5)
+        wait_tracing(g)
+        prog.stdin.write("go\n")
+        prog.stdin.flush()
+        # a few contended rounds traced, as the workload itself says
+        line = None
+        while line != "round 2\n":
+            line = prog.stderr.readline()
+            assert line, "lockholder ended early"
         g.send_signal(signal.SIGINT)
         out, err = g.communicate(timeout=20)
     finally:

@@ -3,10 +3,11 @@
 import json
 import os
 import pwd
+import shutil
 import subprocess
 
-from common import (BUILD, GILSCOPE, Skip, parse_json_stdout, require_root_bpf, tmpdir,
-                    workload)
+from common import (BUILD, GILSCOPE, Skip, copy_for_user, drop_to, parse_json_stdout,
+                    require_root_bpf, tmpdir, workload)
 
 ENV = dict(os.environ, COLUMNS="120")
 
@@ -51,23 +52,20 @@ def test_record_gildemo_then_report_json_without_root():
     assert os.stat(f).st_mode & 0o777 == 0o600
     with open(truth_path) as fh:
         truth = json.load(fh)
-    # analysed elsewhere, without root: a copy readable by nobody
-    os.chmod(d, 0o755)
-    os.chmod(f, 0o644)
+    # analysed elsewhere, without root: copies of gilscope and the
+    # recording that nobody can reach wherever the clone lives (a 0700
+    # home too), in a directory of nobody's, where the report goes
     nobody = pwd.getpwnam("nobody")
-    out = os.path.join("/tmp", "gilscope-nobody-%d.json" % os.getpid())
-    if os.path.exists(out):
-        os.unlink(out)
-
-    def drop():
-        os.setgid(nobody.pw_gid)
-        os.setuid(nobody.pw_uid)
-    rep = subprocess.run([GILSCOPE, "report", f, "--json", out], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, preexec_fn=drop, timeout=60)
+    nd, gilscope, (copy,) = copy_for_user(nobody, f)
+    out = os.path.join(nd, "report.json")
+    rep = subprocess.run([gilscope, "report", copy, "--json", out], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, preexec_fn=drop_to(nobody),
+                         timeout=60)
     assert rep.returncode == 0, rep.stderr
+    assert os.stat(out).st_uid == nobody.pw_uid, "the report was not written by nobody"
     with open(out) as fh:
         j = json.load(fh)
-    os.unlink(out)
+    shutil.rmtree(nd)
     assert j["gil"]["acquisitions"] == truth["acquisitions"], (j["gil"], truth["acquisitions"])
     assert j["gil"]["missed"] == 0
     assert j["target"]["ended_by"] == "command exited"

@@ -48,11 +48,12 @@ def main():
         sys.setswitchinterval(float(sys.argv[3]))
     results = [None] * nthreads
     go = threading.Event()
-    finished = threading.Semaphore(0)
+    started, finished = threading.Semaphore(0), threading.Semaphore(0)
     may_exit = threading.Event()
     deadline = [0.0]
 
     def work(i):
+        started.release()
         go.wait()
         c0 = time.thread_time_ns()
         if until is None:
@@ -70,7 +71,8 @@ def main():
                for i in range(nthreads)]
     for t in threads:
         t.start()
-    time.sleep(0.05)
+    for _ in threads:      # every worker up, about to wait for go
+        started.acquire()
     delay0 = {t.native_id: run_delay_ns(t.native_id) for t in threads}
     t0 = time.monotonic_ns()
     if until is not None:

@@ -9,6 +9,10 @@
  * threads hand over with atomics and nanosleep, never a futex, so
  * table_lock is the only futex contended.  Each thread measures its own
  * waits and holds with CLOCK_MONOTONIC and prints them as JSON.
+ *
+ * Handshakes for tests that attach by pid (instead of sleeping): -g waits
+ * for a line on stdin before the rounds start (the tracer attaches
+ * meanwhile), -v prints "round N" on stderr as each round ends.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,12 +25,12 @@
 
 pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int rounds = 20, hold_ms = 10, waiter_hold_ms = 1, start_delay_ms;
+static int rounds = 20, hold_ms = 10, waiter_hold_ms = 1, start_delay_ms, wait_go, verbose;
 static atomic_int round_held = -1, round_done = -1;
 
 struct truth {
 	int tid;
-	unsigned long long wait_ns, hold_ns, max_wait_ns;
+	unsigned long long wait_ns, hold_ns, max_wait_ns, max_hold_ns;
 	int acquisitions;
 };
 static struct truth holder_truth, waiter_truth;
@@ -61,6 +65,8 @@ static void __attribute__((noinline)) take_table(struct truth *t, unsigned long 
 	if (t1 - t0 > t->max_wait_ns)
 		t->max_wait_ns = t1 - t0;
 	t->hold_ns += t2 - t1;
+	if (t2 - t1 > t->max_hold_ns)
+		t->max_hold_ns = t2 - t1;
 	t->acquisitions++;
 }
 
@@ -82,9 +88,13 @@ static void *holder(void *arg)
 		if (t1 - t0 > holder_truth.max_wait_ns)
 			holder_truth.max_wait_ns = t1 - t0;
 		holder_truth.hold_ns += t2 - t1;
+		if (t2 - t1 > holder_truth.max_hold_ns)
+			holder_truth.max_hold_ns = t2 - t1;
 		holder_truth.acquisitions++;
 		while (atomic_load(&round_done) < r)
 			sleep_ns(50000);
+		if (verbose)
+			fprintf(stderr, "round %d\n", r);
 	}
 	return NULL;
 }
@@ -113,8 +123,9 @@ static void *waiter(void *arg)
 static void print_truth(const char *name, const struct truth *t, int last)
 {
 	printf("  \"%s\": {\"tid\": %d, \"acquisitions\": %d, \"wait_ns\": %llu, "
-	       "\"max_wait_ns\": %llu, \"hold_ns\": %llu}%s\n", name, t->tid,
-	       t->acquisitions, t->wait_ns, t->max_wait_ns, t->hold_ns, last ? "" : ",");
+	       "\"max_wait_ns\": %llu, \"hold_ns\": %llu, \"max_hold_ns\": %llu}%s\n", name,
+	       t->tid, t->acquisitions, t->wait_ns, t->max_wait_ns, t->hold_ns, t->max_hold_ns,
+	       last ? "" : ",");
 }
 
 int main(int argc, char **argv)
@@ -122,20 +133,28 @@ int main(int argc, char **argv)
 	pthread_t a, b;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "r:h:w:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:h:w:s:gv")) != -1) {
 		switch (opt) {
 		case 'r': rounds = atoi(optarg); break;
 		case 'h': hold_ms = atoi(optarg); break;
 		case 'w': waiter_hold_ms = atoi(optarg); break;
 		case 's': start_delay_ms = atoi(optarg); break;
+		case 'g': wait_go = 1; break;
+		case 'v': verbose = 1; break;
 		default:
 			fprintf(stderr, "usage: lockholder [-r rounds] [-h hold_ms] "
-				"[-w waiter_hold_ms] [-s start_delay_ms]\n");
+				"[-w waiter_hold_ms] [-s start_delay_ms] [-g] [-v]\n");
 			return 2;
 		}
 	}
 	if (start_delay_ms)
 		sleep_ns(start_delay_ms * 1000000ULL);
+	if (wait_go) {
+		char line[16];
+
+		if (!fgets(line, sizeof(line), stdin))
+			return 2;
+	}
 	pthread_create(&a, NULL, holder, NULL);
 	pthread_create(&b, NULL, waiter, NULL);
 	pthread_join(a, NULL);
