@@ -104,13 +104,8 @@ int replay__load(struct replay *r, const char *path, int top)
 			path);
 		return 1;
 	}
-	if (st->incomplete || st->damaged) {
-		snprintf(r->meta->recovery, sizeof(r->meta->recovery),
-			 "recording %s: recovered %llu chunks, %llu records%s%s",
-			 st->incomplete ? "incomplete (cut short)" : "damaged",
-			 (unsigned long long)st->chunks, (unsigned long long)st->records,
-			 st->damaged ? "; skipped damage: " : "",
-			 st->damaged ? st->first_error : "");
+	if (gst_read_stats__partial(st)) {
+		gst_read_stats__describe(st, r->meta->recovery, sizeof(r->meta->recovery));
 		if (!r->meta->end_ts)
 			r->meta->end_ts = r->last_ts;
 		if (!r->meta->end_reason[0])
@@ -155,7 +150,7 @@ int cmd_report(struct env *env)
 		if (outfile__commit(&json))
 			goto cleanup;
 	}
-	ret = r.st.damaged || r.st.incomplete ? 4 : 0;
+	ret = gst_read_stats__partial(&r.st) ? 4 : 0;
 cleanup:
 	replay__free(&r);
 	return ret;
