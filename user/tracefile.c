@@ -902,6 +902,8 @@ static int reader_order(struct gst_reader *r)
 		if (!known_type(c->type)) {
 			if (st->minor >= 1 && c->seq >= 0 && (c->type & GST_CHUNK_OPTIONAL)) {
 				st->chunks++;	/* optional: skipped by design */
+				if ((uint64_t)c->seq < r->nr_seq)
+					r->seq[c->seq].read = true;
 				continue;
 			}
 			if (st->minor >= 1 && c->seq >= 0 && (uint64_t)c->seq < r->nr_seq &&
