@@ -858,7 +858,8 @@ static int reader_order(struct gst_reader *r)
 		for (size_t i = 0; i < r->nr_ch; i++)
 			if (r->ch[i].seq < 0 && i && r->ch[i - 1].seq >= 0)
 				r->ch[i].seq = r->ch[i - 1].seq + 1;
-		qsort(r->ch, r->nr_ch, sizeof(*r->ch), by_seq);
+		if (r->nr_ch > 1)
+			qsort(r->ch, r->nr_ch, sizeof(*r->ch), by_seq);
 	} else if (r->nr_ch > 1) {
 		/* 1.0: a chunk identical to an earlier one is a repeat (seq
 		 * -2), found by sorting on what identifies a chunk */
@@ -970,7 +971,12 @@ static void report_gap(struct gst_reader *r, uint64_t a, uint64_t b, uint64_t to
 
 	for (uint64_t s = a; s <= b; s++) {
 		const struct gst_seq *q = s < r->nr_seq ? &r->seq[s] : NULL;
+		/* no index describes the last chunk: gilscope ends with META */
+		static const struct gst_seq final_meta = { .type = GST_CHUNK_META, .known = true };
 
+		if (s == total - 1 && (!q || !q->known) && r->st->chunks_expected &&
+		    !(q && q->damaged))
+			q = &final_meta;
 		damaged |= q && q->damaged;
 		if (!q || !q->known) {
 			unknown++;
