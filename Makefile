@@ -132,11 +132,12 @@ traces: deps all
 bench: deps all
 	$(Q)$(PYTHON) tests/bench/bench.py --build $(OUTPUT)
 
-# libFuzzer runs of a fixed length over the trace reader and the ELF
-# symbol reader (FUZZ_SECONDS each), seeded with real inputs.
+# libFuzzer runs of a fixed length over the trace reader (byte-level, and
+# structure-aware: chunks reordered, dropped, re-deflated and re-CRCed)
+# and the ELF symbol reader (FUZZ_SECONDS each), seeded with real inputs.
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DGILSCOPE_VERSION='"fuzz"' \
-	-fsanitize=fuzzer,address,undefined -Ibpf -Iuser -I$(OUTPUT)
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ibpf -Iuser -I$(OUTPUT)
 FUZZ_USER := $(filter-out user/main.c user/live.c user/tracer.c user/watch.c user/summary.c \
 		user/inflight.c user/session.c user/target.c,\
 		$(wildcard user/*.c))
@@ -145,14 +146,19 @@ $(OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_USER) $(wildcard user/*.h) | $(OUTP
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_USER) -lelf -lz -lm -o $@
 
-fuzz: $(OUTPUT)/fuzz_tracefile $(OUTPUT)/fuzz_elf $(OUTPUT)/gilscope $(OUTPUT)/tests/lockholder
-	$(Q)mkdir -p $(OUTPUT)/corpus/tracefile $(OUTPUT)/corpus/elf
+fuzz: $(OUTPUT)/fuzz_tracefile $(OUTPUT)/fuzz_tracefile_chunks $(OUTPUT)/fuzz_elf \
+		$(OUTPUT)/gilscope $(OUTPUT)/tests/lockholder
+	$(Q)mkdir -p $(OUTPUT)/corpus/tracefile $(OUTPUT)/corpus/tracefile_chunks $(OUTPUT)/corpus/elf
 	$(Q)rm -f $(OUTPUT)/corpus/tracefile/seed.gst
 	$(Q)if [ "$$(id -u)" = 0 ]; then $(OUTPUT)/gilscope -o $(OUTPUT)/corpus/tracefile/seed.gst \
 		--locks=all -- $(OUTPUT)/tests/lockholder -r 3 >/dev/null 2>&1 || true; fi
 	$(Q)cp traces/*.gst $(OUTPUT)/corpus/tracefile/ 2>/dev/null || true
+	$(Q)cp traces/*.gst tests/fuzz/seeds/*.gst $(OUTPUT)/corpus/tracefile_chunks/ 2>/dev/null || true
+	$(Q)cp $(OUTPUT)/corpus/tracefile/seed.gst $(OUTPUT)/corpus/tracefile_chunks/ 2>/dev/null || true
 	$(Q)cp $(OUTPUT)/tests/lockholder $(OUTPUT)/corpus/elf/ 2>/dev/null || true
 	$(Q)./tests/fuzz/run.sh $(OUTPUT)/fuzz_tracefile $(OUTPUT)/corpus/tracefile $(FUZZ_SECONDS)
+	$(Q)./tests/fuzz/run.sh $(OUTPUT)/fuzz_tracefile_chunks $(OUTPUT)/corpus/tracefile_chunks \
+		$(FUZZ_SECONDS) 1048576
 	$(Q)./tests/fuzz/run.sh $(OUTPUT)/fuzz_elf $(OUTPUT)/corpus/elf $(FUZZ_SECONDS)
 
 vmlinux:

@@ -350,7 +350,7 @@ int cmd_export(struct env *env)
 		svg(out.f, &r);
 	if (outfile__commit(&out))
 		goto cleanup;
-	ret = r.st.damaged || r.st.incomplete ? 4 : 0;
+	ret = gst_read_stats__partial(&r.st) ? 4 : 0;
 cleanup:
 	if (out.f)
 		outfile__abort(&out);

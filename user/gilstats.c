@@ -251,7 +251,8 @@ void gilstats__finish(struct gilstats *g, uint64_t end_ts)
 			env.t->last_ts = end_ts;
 		}
 	}
-	qsort(g->threads, g->nr_threads, sizeof(*g->threads), cmp_tid);
+	if (g->nr_threads)	/* no GIL thread: threads is NULL */
+		qsort(g->threads, g->nr_threads, sizeof(*g->threads), cmp_tid);
 }
 
 uint64_t gilstats__missed(const struct gilstats *g)

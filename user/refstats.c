@@ -26,6 +26,16 @@ void refstats__set_start(struct refstats *r, int i, uint64_t value)
 	o->start_known = true;
 }
 
+/* Sums of steps saturate: a damaged recording's values must not overflow. */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 static struct ref_thread *thread_of(struct ref_object *o, uint32_t tid)
 {
 	for (size_t i = 0; i < o->nr_threads; i++)
@@ -136,10 +146,10 @@ void refstats__event(struct refstats *r, const struct gs_event_hdr *h, size_t si
 
 		if (ip) {
 			ip->writes++;
-			ip->step_sum += step;
+			ip->step_sum = sat_add(ip->step_sum, step);
 			if (h->tid == o->last.tid) {
 				ip->own_writes++;
-				ip->own_step_sum += step;
+				ip->own_step_sum = sat_add(ip->own_step_sum, step);
 			}
 		}
 		if (h->tid != o->last.tid && o->last.tid)
@@ -160,7 +170,7 @@ void refstats__event(struct refstats *r, const struct gs_event_hdr *h, size_t si
  * net_lost = sum of directions - (last - first). */
 static void lost_updates(struct ref_object *o)
 {
-	int64_t moved = 0;
+	__int128 moved = 0, net;	/* no sum of steps can overflow it */
 	bool up = false, down = false;
 	uint64_t key;
 	void *v;
@@ -179,8 +189,8 @@ static void lost_updates(struct ref_object *o)
 		 * seen are its moves.  Judged on all its steps: racing writes
 		 * blur single steps both ways, but a one-at-a-time writer's
 		 * steps never add up to more than its writes. */
-		if (ip->step_sum * 2 > (int64_t)ip->writes * 3 ||
-		    ip->step_sum * 2 < -(int64_t)ip->writes * 3) {
+		if ((__int128)ip->step_sum * 2 > (__int128)ip->writes * 3 ||
+		    (__int128)ip->step_sum * 2 < -(__int128)ip->writes * 3) {
 			moved += ip->step_sum;
 			up |= ip->step_sum > 0;
 			down |= ip->step_sum < 0;
@@ -199,8 +209,14 @@ static void lost_updates(struct ref_object *o)
 	o->direction = up && !down ? 1 : down && !up ? -1 : 0;
 	if (!o->net_known)
 		return;
-	o->net_lost = moved - (int64_t)(o->last_value - o->first_value);
-	o->lost_updates = o->net_lost < 0 ? -o->net_lost : o->net_lost;
+	net = moved - (int64_t)(o->last_value - o->first_value);
+	/* no count moves by 2^63: values like that are damage, not a finding */
+	if (net > INT64_MAX || net < -(__int128)INT64_MAX) {
+		o->net_known = false;
+		return;
+	}
+	o->net_lost = (int64_t)net;
+	o->lost_updates = o->net_lost < 0 ? -(uint64_t)o->net_lost : (uint64_t)o->net_lost;
 }
 
 void refstats__finish(struct refstats *r)

@@ -89,13 +89,8 @@ int replay__load(struct replay *r, const char *path, int top)
 			path);
 		return 1;
 	}
-	if (st->incomplete || st->damaged) {
-		snprintf(r->meta->recovery, sizeof(r->meta->recovery),
-			 "recording %s: recovered %llu chunks, %llu records%s%s",
-			 st->incomplete ? "incomplete (cut short)" : "damaged",
-			 (unsigned long long)st->chunks, (unsigned long long)st->records,
-			 st->damaged ? "; skipped damage: " : "",
-			 st->damaged ? st->first_error : "");
+	if (gst_read_stats__partial(st)) {
+		gst_read_stats__describe(st, r->meta->recovery, sizeof(r->meta->recovery));
 		if (!r->meta->end_ts)
 			r->meta->end_ts = r->last_ts;
 		if (!r->meta->end_reason[0])
@@ -131,7 +126,7 @@ int cmd_report(struct env *env)
 		goto cleanup;
 	if (report_write(r.meta, &r.an, r.names, env->json_path, env->force))
 		goto cleanup;
-	ret = r.st.damaged || r.st.incomplete ? 4 : 0;
+	ret = gst_read_stats__partial(&r.st) ? 4 : 0;
 cleanup:
 	replay__free(&r);
 	return ret;

@@ -43,7 +43,8 @@ struct report_meta {
 	char end_reason[32];		/* "duration", "signal", "target exited" */
 	char build_id[64];
 	int64_t boot_to_wall;		/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
-	char recovery[512];		/* from a damaged trace file: what was kept */
+	char recovery[2048];		/* from a damaged trace file: what was kept
+					 * and lost, one line each */
 	int top;			/* call sites per lock */
 	/* the GIL, when a profile found one */
 	bool has_gil;

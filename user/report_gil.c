@@ -100,8 +100,16 @@ void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 {
 	struct gilstats *g = a->gil;
 	uint64_t dur = m->end_ts > m->start_ts ? m->end_ts - m->start_ts : 0;
-	uint64_t missed = gilstats__missed(g);
+	uint64_t missed;
 	char b[9][32];
+
+	/* the metadata names a GIL the analysis was not set up for */
+	if (!g) {
+		fprintf(f, "GIL: %s, not analysed (no GIL analysis for this recording)\n\n",
+			m->gil.python);
+		return;
+	}
+	missed = gilstats__missed(g);
 
 	fprintf(f, "GIL: %s, found by %s (%s), switch interval %s\n",
 		m->gil.python, m->gil.method, m->gil.detail,
@@ -224,6 +232,10 @@ void report_gil_json(struct json *j, const struct report_meta *m, struct analysi
 	struct gilstats *g = a->gil;
 	char addr[32];
 
+	if (!g) {
+		json_null(j, "gil");
+		return;
+	}
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)m->gil.gil);
 	json_obj_begin(j, "gil");
 	json_str(j, "addr", addr);

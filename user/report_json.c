@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The JSON report, schema 1.  Later sections are added, never renamed. */
 #include <stdio.h>
+#include <string.h>
 #include "analysis.h"
 #include "json.h"
 #include "lockstats.h"
@@ -87,6 +88,28 @@ void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 	json_u64(&j, "end_ns", m->end_ts);
 	json_str(&j, "ended_by", m->end_reason);
 	json_obj_end(&j);
+
+	/* null live and for a whole recording; else what a damaged or cut
+	 * short one kept and lost: never a partial result passed off as whole */
+	if (m->recovery[0]) {
+		char line[sizeof(m->recovery)];
+		const char *p = m->recovery;
+
+		json_obj_begin(&j, "recording");
+		json_bool(&j, "complete", false);
+		json_arr_begin(&j, "problems");
+		while (*p) {
+			size_t len = strcspn(p, "\n");
+
+			snprintf(line, sizeof(line), "%.*s", (int)len, p);
+			json_str(&j, NULL, line + strspn(line, " "));
+			p += len + (p[len] == '\n');
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+	} else {
+		json_null(&j, "recording");
+	}
 
 	json_obj_begin(&j, "events");
 	json_u64(&j, "recorded", m->recorded);

@@ -163,7 +163,8 @@ void samples__print_log2(struct samples *s, FILE *f, const char *unit_name)
 	fprintf(f, "%24s : count    distribution\n", unit_name);
 	for (int i = 0; i <= top; i++) {
 		unsigned long long lo = i ? 1ULL << (i - 1) : 0;
-		unsigned long long hi = i ? (1ULL << i) - 1 : 0;
+		/* the top slot (values of 2^63 and up) ends at the type's max */
+		unsigned long long hi = i == 64 ? ~0ULL : i ? (1ULL << i) - 1 : 0;
 		int stars = max_count ? (int)(slots[i] * 40 / max_count) : 0;
 		char bar[41];
 

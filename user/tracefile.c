@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,7 +28,8 @@ struct buf {
 	size_t len, cap;
 };
 
-static int buf_add(struct buf *b, const void *data, size_t len)
+/* Makes room for @len more bytes. */
+static int buf_reserve(struct buf *b, size_t len)
 {
 	if (b->len + len > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
@@ -41,6 +43,15 @@ static int buf_add(struct buf *b, const void *data, size_t len)
 		b->p = n;
 		b->cap = cap;
 	}
+	return 0;
+}
+
+static int buf_add(struct buf *b, const void *data, size_t len)
+{
+	int err = buf_reserve(b, len);
+
+	if (err || !len)
+		return err;
 	memcpy(b->p + b->len, data, len);
 	b->len += len;
 	return 0;
@@ -54,6 +65,8 @@ struct gst_writer {
 	uint64_t off;		/* bytes written */
 	uint64_t chunks;
 	struct buf events, names, out;
+	struct buf index;	/* u32 type, u32 count of every chunk written */
+	bool index_lost;	/* out of memory: no CHUNK_INDEX */
 	uint32_t nr_events, nr_names;
 	int err;		/* first write error: the file ends on a whole chunk */
 };
@@ -77,37 +90,59 @@ static int write_all(struct gst_writer *w, const void *p, size_t len)
 	return 0;
 }
 
-/* Compresses @raw into one chunk and writes it; a failed write is
- * truncated away so the file still ends on a complete chunk. */
+/* Appends one chunk (header and compressed @raw) to @dst. */
+static int chunk_build(struct buf *dst, uint32_t type, const void *raw, size_t len,
+		       uint32_t count)
+{
+	uLongf clen = compressBound(len);
+	uint8_t *hdr;
+	int err;
+
+	err = buf_reserve(dst, GST_CHUNK_HDR_SIZE + clen);
+	if (err)
+		return err;
+	hdr = dst->p + dst->len;
+	/* level 1: recording must keep up with the ring buffer */
+	if (compress2(hdr + GST_CHUNK_HDR_SIZE, &clen, raw, len, 1) != Z_OK)
+		return -EIO;
+	put32(hdr, GST_CHUNK_MAGIC);
+	put32(hdr + 4, type);
+	put32(hdr + 8, len);
+	put32(hdr + 12, clen);
+	put32(hdr + 16, crc32(0, hdr + GST_CHUNK_HDR_SIZE, clen));
+	put32(hdr + 20, count);
+	dst->len += GST_CHUNK_HDR_SIZE + clen;
+	return 0;
+}
+
+/* Compresses @raw into one chunk and writes it after its SEQ chunk (its
+ * sequence number, type, count, and the CRC of its header, which the
+ * payload's CRC does not cover); a failed write is truncated away so the
+ * file still ends on a complete chunk. */
 static int write_chunk(struct gst_writer *w, uint32_t type, const struct buf *raw,
 		       uint32_t count)
 {
-	uLongf clen = compressBound(raw->len);
-	uint8_t hdr[GST_CHUNK_HDR_SIZE];
+	struct buf data = {0}, *out = &w->out;
+	uint8_t seq[GST_SEQ_SIZE], idx[8];
 	uint64_t start = w->off;
 	int err;
 
 	if (w->err)
 		return w->err;
-	if (w->out.cap < clen) {
-		uint8_t *n = realloc(w->out.p, clen);
-
-		if (!n)
-			return -ENOMEM;
-		w->out.p = n;
-		w->out.cap = clen;
+	out->len = 0;
+	err = chunk_build(&data, type, raw->p, raw->len, count);
+	if (!err) {
+		put32(seq, w->chunks);
+		put32(seq + 4, type);
+		put32(seq + 8, count);
+		put32(seq + 12, crc32(0, data.p, GST_CHUNK_HDR_SIZE));
+		err = chunk_build(out, GST_CHUNK_SEQ, seq, sizeof(seq), 0);
 	}
-	/* level 1: recording must keep up with the ring buffer */
-	if (compress2(w->out.p, &clen, raw->p, raw->len, 1) != Z_OK)
-		return -EIO;
-	put32(hdr, GST_CHUNK_MAGIC);
-	put32(hdr + 4, type);
-	put32(hdr + 8, raw->len);
-	put32(hdr + 12, clen);
-	put32(hdr + 16, crc32(0, w->out.p, clen));
-	put32(hdr + 20, count);
-	err = write_all(w, hdr, sizeof(hdr));
-	err = err ?: write_all(w, w->out.p, clen);
+	err = err ?: buf_add(out, data.p, data.len);
+	free(data.p);
+	if (err)
+		return err;
+	err = write_all(w, out->p, out->len);
 	if (err) {
 		/* disk full, say: drop the partial chunk */
 		if (ftruncate(w->fd, start) == 0)
@@ -118,6 +153,11 @@ static int write_chunk(struct gst_writer *w, uint32_t type, const struct buf *ra
 			(unsigned long long)w->off);
 		return err;
 	}
+	/* for the final META's index: what each chunk held */
+	put32(idx, type);
+	put32(idx + 4, count);
+	if (buf_add(&w->index, idx, sizeof(idx)))
+		w->index_lost = true;
 	w->chunks++;
 	return 0;
 }
@@ -158,6 +198,7 @@ static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool fi
 	struct buf b = {0};
 	uint32_t pid = m->pid, clock = 1, top = m->top;
 	uint8_t mp = m->mutex_probes;
+	struct buf sizes = {0};
 	int err = 0;
 
 	if (!final) {
@@ -170,6 +211,14 @@ static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool fi
 		err = err ?: tlv_u64(&b, GST_TAG_START_TS, m->start_ts);
 		err = err ?: tlv(&b, GST_TAG_MUTEX_PROBES, &mp, 1);
 		err = err ?: tlv(&b, GST_TAG_TOP, &top, 4);
+		for (uint32_t t = 1; t < GS_EV_TYPE_MAX && !err; t++) {
+			uint8_t rs[8];
+
+			put32(rs, t);
+			put32(rs + 4, gs_event_size(t));
+			err = buf_add(&sizes, rs, sizeof(rs));
+		}
+		err = err ?: tlv(&b, GST_TAG_RECORD_SIZES, sizes.p, sizes.len);
 		for (int i = 0; i < m->nr_probes && !err; i++) {
 			const char *p[3] = { m->probes[i].kind, m->probes[i].where,
 					     m->probes[i].note };
@@ -224,8 +273,11 @@ static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool fi
 
 			err = err ?: tlv(&b, GST_TAG_GIL_SN_MEM, sn, sizeof(sn));
 		}
+		if (!w->index_lost)
+			err = err ?: tlv(&b, GST_TAG_CHUNK_INDEX, w->index.p, w->index.len);
 	}
 	err = err ?: write_chunk(w, GST_CHUNK_META, &b, 0);
+	free(sizes.p);
 	free(b.p);
 	return err;
 }
@@ -341,6 +393,7 @@ static void writer_free(struct gst_writer *w)
 	free(w->events.p);
 	free(w->names.p);
 	free(w->out.p);
+	free(w->index.p);
 	free(w->path);
 	free(w);
 }
@@ -367,6 +420,38 @@ void gst_writer__abort(struct gst_writer *w)
 
 /* ---- reader ---- */
 
+/* A chunk found and checked by the first pass. */
+struct gst_chunk {
+	uint64_t off;
+	uint32_t type, rlen, clen, crc, count;
+	int64_t seq;		/* -1: no sequence record */
+};
+
+/* What is known of a sequence number: from its SEQ record or the final
+ * META's index, whether or not its chunk was read. */
+struct gst_seq {
+	uint32_t type, count;
+	bool known, read, damaged;
+	uint64_t off;		/* where its (damaged) chunk was */
+};
+
+struct gst_reader {
+	const char *path;
+	int fd;
+	uint64_t size;
+	const struct gst_read_cb *cb;
+	struct gst_read_stats *st;
+	uint8_t *comp, *raw;
+	size_t comp_cap, raw_cap;
+	struct gst_chunk *ch;
+	size_t nr_ch, cap_ch;
+	struct gst_seq *seq;	/* by sequence number */
+	size_t nr_seq;
+	uint32_t rec_size[256];	/* RECORD_SIZES: sizes of record types */
+	uint64_t recorded;	/* RECORDED, from the final META */
+	bool has_recorded;
+};
+
 static void damage(struct gst_read_stats *st, const char *path, uint64_t off,
 		   const char *why)
 {
@@ -379,14 +464,66 @@ static void damage(struct gst_read_stats *st, const char *path, uint64_t off,
 			 (unsigned long long)off, why);
 }
 
-static void parse_events(const uint8_t *p, size_t len, const struct gst_read_cb *cb,
-			 struct gst_read_stats *st)
+/* One line about what the file lacks: to stderr, and kept for the report. */
+__attribute__((format(printf, 2, 3)))
+static void problem(struct gst_reader *r, const char *fmt, ...)
 {
+	struct gst_read_stats *st = r->st;
+	char line[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "gilscope: %s: %s\n", r->path, line);
+	if (st->nr_problems < GST_MAX_PROBLEMS)
+		snprintf(st->problem[st->nr_problems], sizeof(st->problem[0]), "%s", line);
+	st->nr_problems++;
+}
+
+/* 2133 -> "2,133" */
+static const char *thousands(uint64_t v, char *b, size_t cap)
+{
+	char t[32];
+	int n = snprintf(t, sizeof(t), "%llu", (unsigned long long)v), o = 0;
+
+	for (int i = 0; i < n && o + 2 < (int)cap; i++) {
+		if (i && (n - i) % 3 == 0)
+			b[o++] = ',';
+		b[o++] = t[i];
+	}
+	b[o] = 0;
+	return b;
+}
+
+static const char *type_name(uint32_t type)
+{
+	switch (type) {
+	case GST_CHUNK_META: return "metadata";
+	case GST_CHUNK_NAMES: return "names";
+	case GST_CHUNK_EVENTS: return "events";
+	default: return "unknown type";
+	}
+}
+
+static size_t record_size(const struct gst_reader *r, uint32_t type)
+{
+	size_t size = gs_event_size(type);
+
+	/* a record type of a newer writer, skipped by the size it gave */
+	if (!size && type < 256 && r->rec_size[type] >= sizeof(struct gs_event_hdr))
+		size = r->rec_size[type];
+	return size;
+}
+
+static void parse_events(struct gst_reader *r, const uint8_t *p, size_t len)
+{
+	struct gst_read_stats *st = r->st;
 	size_t off = 0;
 
 	while (off + sizeof(struct gs_event_hdr) <= len) {
 		uint32_t type = get32(p + off);
-		size_t size = gs_event_size(type);
+		size_t size = record_size(r, type);
 
 		if (!size || off + size > len) {
 			/* without a valid type there is no way to the next
@@ -394,9 +531,11 @@ static void parse_events(const uint8_t *p, size_t len, const struct gst_read_cb 
 			st->bad_records++;
 			return;
 		}
-		st->records++;
-		if (cb->record)
-			cb->record(cb->ctx, p + off, size);
+		if (gs_event_size(type)) {
+			st->records++;
+			if (r->cb->record)
+				r->cb->record(r->cb->ctx, p + off, size);
+		}
 		off += size;
 	}
 	if (off != len)
@@ -421,7 +560,55 @@ static void parse_names(const uint8_t *p, size_t len, const struct gst_read_cb *
 	}
 }
 
-static void parse_meta(const uint8_t *p, size_t len, const struct gst_read_cb *cb)
+static int seq_note(struct gst_reader *r, uint64_t seq, uint32_t type, uint32_t count)
+{
+	if (seq >= GST_MAX_CHUNKS)
+		return -ERANGE;
+	if (seq >= r->nr_seq) {
+		size_t n = r->nr_seq ? r->nr_seq : 64;
+		struct gst_seq *s;
+
+		while (n <= seq)
+			n *= 2;
+		s = realloc(r->seq, n * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		memset(s + r->nr_seq, 0, (n - r->nr_seq) * sizeof(*s));
+		r->seq = s;
+		r->nr_seq = n;
+	}
+	if (!r->seq[seq].known) {
+		r->seq[seq].known = true;
+		r->seq[seq].type = type;
+		r->seq[seq].count = count;
+	}
+	return 0;
+}
+
+/* Tags the reader itself needs; all go on to the callback too. */
+static void reader_tag(struct gst_reader *r, uint32_t tag, const uint8_t *v, uint32_t n)
+{
+	switch (tag) {
+	case GST_TAG_RECORD_SIZES:
+		for (uint32_t i = 0; i + 8 <= n; i += 8)
+			if (get32(v + i) < 256 && get32(v + i + 4) <= 65536)
+				r->rec_size[get32(v + i)] = get32(v + i + 4);
+		break;
+	case GST_TAG_CHUNK_INDEX:
+		for (uint32_t i = 0; i + 8 <= n && i / 8 < GST_MAX_CHUNKS; i += 8)
+			if (seq_note(r, i / 8, get32(v + i), get32(v + i + 4)))
+				break;
+		break;
+	case GST_TAG_RECORDED:
+		if (n == 8) {
+			r->recorded = get64(v);
+			r->has_recorded = true;
+		}
+		break;
+	}
+}
+
+static void parse_meta(struct gst_reader *r, const uint8_t *p, size_t len)
 {
 	size_t off = 0;
 
@@ -430,8 +617,9 @@ static void parse_meta(const uint8_t *p, size_t len, const struct gst_read_cb *c
 
 		if (n > len - off - 8)
 			return;
-		if (cb->meta_tag)
-			cb->meta_tag(cb->ctx, tag, p + off + 8, n);
+		reader_tag(r, tag, p + off + 8, n);
+		if (r->cb->meta_tag)
+			r->cb->meta_tag(r->cb->ctx, tag, p + off + 8, n);
 		off += 8 + (size_t)n;
 	}
 }
@@ -468,33 +656,445 @@ static long long resync(int fd, uint64_t from, uint64_t size)
 	return -1;
 }
 
+/* Reads and checks a chunk's payload into r->comp, then inflates it into
+ * r->raw.  0, 1 when damaged (said), or -errno. */
+static int chunk_load(struct gst_reader *r, const struct gst_chunk *c)
+{
+	uLongf got = c->rlen;
+
+	if (grow(&r->comp, &r->comp_cap, c->clen) || grow(&r->raw, &r->raw_cap, c->rlen))
+		return -ENOMEM;
+	if (pread(r->fd, r->comp, c->clen, c->off + GST_CHUNK_HDR_SIZE) != (ssize_t)c->clen) {
+		damage(r->st, r->path, c->off, "short read");
+		return 1;
+	}
+	if (crc32(0, r->comp, c->clen) != c->crc) {
+		damage(r->st, r->path, c->off, "CRC mismatch");
+		return 1;
+	}
+	if (uncompress(r->raw, &got, r->comp, c->clen) != Z_OK || got != c->rlen) {
+		damage(r->st, r->path, c->off, "does not inflate to its stated length");
+		return 1;
+	}
+	return 0;
+}
+
+static int chunk_add(struct gst_reader *r, const struct gst_chunk *c)
+{
+	if (r->nr_ch == r->cap_ch) {
+		size_t n = r->cap_ch ? r->cap_ch * 2 : 64;
+		struct gst_chunk *p = realloc(r->ch, n * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		r->ch = p;
+		r->cap_ch = n;
+	}
+	r->ch[r->nr_ch++] = *c;
+	return 0;
+}
+
+/* A sequence record, waiting for the chunk right after it. */
+struct pending_seq {
+	bool valid;
+	uint64_t end;		/* the offset its chunk must start at */
+	uint32_t seq, type, count, hdr_crc;
+};
+
+/* The first pass: finds every chunk, checks it, keeps where it is.  On
+ * damage, skips to the next chunk magic.  0 or -errno. */
+static int reader_scan(struct gst_reader *r, uint64_t from)
+{
+	struct gst_read_stats *st = r->st;
+	struct pending_seq ps = {0};
+	uint8_t ch[GST_CHUNK_HDR_SIZE];
+	uint64_t off;
+	int err = 0;
+
+	for (off = from; off < r->size;) {
+		struct gst_chunk c = { .off = off, .seq = -1 };
+		struct pending_seq mine = ps;
+		long long next;
+
+		ps.valid = false;
+		if (r->size - off < GST_CHUNK_HDR_SIZE ||
+		    pread(r->fd, ch, sizeof(ch), off) != (ssize_t)sizeof(ch)) {
+			damage(st, r->path, off, "truncated chunk header (the recording was cut short)");
+			break;
+		}
+		c.type = get32(ch + 4);
+		c.rlen = get32(ch + 8);
+		c.clen = get32(ch + 12);
+		c.crc = get32(ch + 16);
+		c.count = get32(ch + 20);
+		if (get32(ch) != GST_CHUNK_MAGIC) {
+			damage(st, r->path, off, "bad chunk magic");
+			goto skip;
+		}
+		/* zlib cannot inflate more than ~1032:1: a larger claim is
+		 * damage, and no allocation follows a claim unchecked */
+		if (c.rlen > GST_MAX_RAW || c.clen > GST_MAX_RAW ||
+		    c.rlen > (uint64_t)c.clen * 1100 + 64) {
+			damage(st, r->path, off, "absurd chunk length");
+			goto skip;
+		}
+		if (c.clen > r->size - off - GST_CHUNK_HDR_SIZE) {
+			damage(st, r->path, off, "chunk length points past the end of the file "
+			       "(the recording was cut short)");
+			break;
+		}
+		/* a sequence record covers this header: a flipped type or
+		 * count is damage, not a chunk silently skipped */
+		if (mine.valid && mine.end == off && c.type != GST_CHUNK_SEQ &&
+		    crc32(0, ch, sizeof(ch)) != mine.hdr_crc) {
+			damage(st, r->path, off, "header does not match its sequence record");
+			r->seq[mine.seq].damaged = true;
+			r->seq[mine.seq].off = off;
+			goto skip;
+		}
+		if (c.type == GST_CHUNK_SEQ && st->minor >= 1) {
+			err = chunk_load(r, &c);
+			if (err < 0)
+				break;
+			err = 0;
+			if (r->raw_cap < GST_SEQ_SIZE || c.rlen != GST_SEQ_SIZE) {
+				damage(st, r->path, off, "bad sequence record");
+				goto skip;
+			}
+			ps.valid = true;
+			ps.end = off + GST_CHUNK_HDR_SIZE + c.clen;
+			ps.seq = get32(r->raw);
+			ps.type = get32(r->raw + 4);
+			ps.count = get32(r->raw + 8);
+			ps.hdr_crc = get32(r->raw + 12);
+			if (seq_note(r, ps.seq, ps.type, ps.count)) {
+				damage(st, r->path, off, "absurd sequence number");
+				ps.valid = false;
+			}
+			off = ps.end;
+			continue;
+		}
+		if (grow(&r->comp, &r->comp_cap, c.clen)) {
+			err = -ENOMEM;
+			break;
+		}
+		if (pread(r->fd, r->comp, c.clen, off + GST_CHUNK_HDR_SIZE) != (ssize_t)c.clen) {
+			damage(st, r->path, off, "short read");
+			break;
+		}
+		if (crc32(0, r->comp, c.clen) != c.crc) {
+			damage(st, r->path, off, "CRC mismatch");
+			if (mine.valid && mine.end == off) {
+				r->seq[mine.seq].damaged = true;
+				r->seq[mine.seq].off = off;
+			}
+			goto skip;
+		}
+		if (mine.valid && mine.end == off)
+			c.seq = mine.seq;
+		err = chunk_add(r, &c);
+		if (err)
+			break;
+		off += GST_CHUNK_HDR_SIZE + (uint64_t)c.clen;
+		continue;
+skip:
+		/* look for the next chunk past this header */
+		next = resync(r->fd, off + 4, r->size);
+		if (next < 0)
+			break;
+		st->resync_skipped += next - off;
+		off = next;
+	}
+	return err;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct gst_chunk *x = a, *y = b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int by_content_only(const struct gst_chunk *x, const struct gst_chunk *y)
+{
+	if (x->crc != y->crc)
+		return x->crc < y->crc ? -1 : 1;
+	if (x->clen != y->clen)
+		return x->clen < y->clen ? -1 : 1;
+	if (x->rlen != y->rlen)
+		return x->rlen < y->rlen ? -1 : 1;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return 0;
+}
+
+static int by_content(const void *a, const void *b)
+{
+	const struct gst_chunk *x = *(struct gst_chunk *const *)a, *y = *(struct gst_chunk *const *)b;
+	int c = by_content_only(x, y);
+
+	return c ? c : x->off < y->off ? -1 : x->off > y->off;
+}
+
+static bool known_type(uint32_t type)
+{
+	return type == GST_CHUNK_META || type == GST_CHUNK_NAMES || type == GST_CHUNK_EVENTS;
+}
+
+/* Between the passes: places every chunk, drops repeats and chunks of
+ * types that cannot be read.  0, or -EPROTONOSUPPORT for a required chunk
+ * type this reader does not know (said). */
+static int reader_order(struct gst_reader *r)
+{
+	struct gst_read_stats *st = r->st;
+	size_t n = 0;
+	char b[32];
+
+	if (st->minor >= 1) {
+		/* a chunk whose sequence record was lost follows the one
+		 * before it in the file */
+		for (size_t i = 0; i < r->nr_ch; i++)
+			if (r->ch[i].seq < 0 && i && r->ch[i - 1].seq >= 0)
+				r->ch[i].seq = r->ch[i - 1].seq + 1;
+		if (r->nr_ch > 1)
+			qsort(r->ch, r->nr_ch, sizeof(*r->ch), by_seq);
+	} else if (r->nr_ch > 1) {
+		/* 1.0: a chunk identical to an earlier one is a repeat (seq
+		 * -2), found by sorting on what identifies a chunk */
+		struct gst_chunk **v = calloc(r->nr_ch, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		for (size_t i = 0; i < r->nr_ch; i++)
+			v[i] = &r->ch[i];
+		qsort(v, r->nr_ch, sizeof(*v), by_content);
+		for (size_t i = 1; i < r->nr_ch; i++)
+			if (!by_content_only(v[i - 1], v[i]))
+				v[i]->seq = -2;
+		free(v);
+	}
+	for (size_t i = 0; i < r->nr_ch; i++) {
+		struct gst_chunk *c = &r->ch[i];
+		bool repeat = false;
+
+		if (st->minor >= 1) {
+			repeat = c->seq < 0 || (n && r->ch[n - 1].seq == c->seq);
+			if (!repeat && st->chunks_expected && (uint64_t)c->seq >= st->chunks_expected) {
+				problem(r, "chunk at byte %llu claims to be chunk %lld of %llu: ignored",
+					(unsigned long long)c->off, (long long)c->seq + 1,
+					(unsigned long long)st->chunks_expected);
+				continue;
+			}
+		} else {
+			repeat = c->seq == -2;
+		}
+		if (repeat) {
+			if (c->seq < 0 && st->minor >= 1)
+				problem(r, "chunk at byte %llu has no sequence record and no place "
+					"in the recording: ignored", (unsigned long long)c->off);
+			else
+				problem(r, "chunk at byte %llu repeats an earlier chunk%s: ignored",
+					(unsigned long long)c->off,
+					st->minor >= 1 ? " (the same sequence number)" : "");
+			continue;
+		}
+		if (!known_type(c->type)) {
+			if (st->minor >= 1 && c->seq >= 0 && (c->type & GST_CHUNK_OPTIONAL)) {
+				st->chunks++;	/* optional: skipped by design */
+				if ((uint64_t)c->seq < r->nr_seq)
+					r->seq[c->seq].read = true;
+				continue;
+			}
+			if (st->minor >= 1 && c->seq >= 0 && (uint64_t)c->seq < r->nr_seq &&
+			    r->seq[c->seq].known && r->seq[c->seq].type == c->type) {
+				fprintf(stderr, "gilscope: %s: chunk %lld at byte %llu has type %#x, a "
+					"required type this gilscope does not know (the file is "
+					"version %u.%u): use a newer gilscope\n", r->path,
+					(long long)c->seq + 1, (unsigned long long)c->off, c->type,
+					GST_MAJOR, st->minor);
+				return -EPROTONOSUPPORT;
+			}
+			/* 1.0 has no other type: a damaged header */
+			damage(st, r->path, c->off, "unknown chunk type (a damaged header?)");
+			problem(r, "chunk at byte %llu has unknown type %#x: its %s entries not read",
+				(unsigned long long)c->off, c->type, thousands(c->count, b, sizeof(b)));
+			st->chunks_missing++;
+			if (c->seq >= 0 && (uint64_t)c->seq < r->nr_seq)
+				r->seq[c->seq].damaged = true;
+			continue;
+		}
+		r->ch[n++] = *c;
+	}
+	r->nr_ch = n;
+	return 0;
+}
+
+/* The second pass: META chunks first (what the analysis needs to start),
+ * then the others, in order.  0 or -errno. */
+static int reader_deliver(struct gst_reader *r)
+{
+	for (int meta = 1; meta >= 0; meta--) {
+		for (size_t i = 0; i < r->nr_ch; i++) {
+			const struct gst_chunk *c = &r->ch[i];
+			int err;
+
+			if ((c->type == GST_CHUNK_META) != meta)
+				continue;
+			err = chunk_load(r, c);
+			if (err < 0)
+				return err;
+			if (err)	/* the file changed under us */
+				continue;
+			r->st->chunks++;
+			if (c->seq >= 0 && (uint64_t)c->seq < r->nr_seq)
+				r->seq[c->seq].read = true;
+			if (c->type == GST_CHUNK_EVENTS)
+				parse_events(r, r->raw, c->rlen);
+			else if (c->type == GST_CHUNK_NAMES)
+				parse_names(r->raw, c->rlen, r->cb);
+			else
+				parse_meta(r, r->raw, c->rlen);
+		}
+	}
+	return 0;
+}
+
+/* One line per run of chunks not read: which, and what was in them. */
+static void report_gap(struct gst_reader *r, uint64_t a, uint64_t b, uint64_t total)
+{
+	uint64_t events = 0, names = 0, unknown = 0;
+	bool damaged = false, meta = false;
+	char n1[32], n2[32], what[96] = "", which[64];
+	const char *kind = NULL;
+
+	for (uint64_t s = a; s <= b; s++) {
+		const struct gst_seq *q = s < r->nr_seq ? &r->seq[s] : NULL;
+		/* no index describes the last chunk: gilscope ends with META */
+		static const struct gst_seq final_meta = { .type = GST_CHUNK_META, .known = true };
+
+		if (s == total - 1 && (!q || !q->known) && r->st->chunks_expected &&
+		    !(q && q->damaged))
+			q = &final_meta;
+		damaged |= q && q->damaged;
+		if (!q || !q->known) {
+			unknown++;
+			continue;
+		}
+		if (q->type == GST_CHUNK_EVENTS)
+			events += q->count;
+		else if (q->type == GST_CHUNK_NAMES)
+			names += q->count;
+		else if (q->type == GST_CHUNK_META)
+			meta = true;
+		if (!kind)
+			kind = type_name(q->type);
+		else if (strcmp(kind, type_name(q->type)))
+			kind = "several types";
+	}
+	r->st->chunks_missing += b - a + 1;
+	r->st->events_missing += events;
+	if (a == b)
+		snprintf(which, sizeof(which), "chunk %s of %s", thousands(a + 1, n1, 32),
+			 thousands(total, n2, 32));
+	else
+		snprintf(which, sizeof(which), "chunks %s-%s of %s", thousands(a + 1, n1, 32),
+			 thousands(b + 1, n2, 32), thousands(total, n2, 32));
+	if (events)
+		snprintf(what, sizeof(what), "%s events", thousands(events, n1, 32));
+	if (names)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%s names",
+			 what[0] ? ", " : "", thousands(names, n1, 32));
+	if (meta)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%smetadata",
+			 what[0] ? ", " : "");
+	if (unknown && (events || names || meta))
+		snprintf(what + strlen(what), sizeof(what) - strlen(what),
+			 " (and what %s chunk%s of unknown type held)",
+			 thousands(unknown, n1, 32), unknown > 1 ? "s" : "");
+	problem(r, "%s (%s) %s %s: %s not read", which,
+		kind && !unknown ? kind : kind ? "some of unknown type" : "type unknown",
+		a == b ? "is" : "are", damaged ? "damaged" : "missing",
+		what[0] ? what : "what it held is");
+}
+
+/* After the passes: what the header and the sequence numbers say is
+ * missing. */
+static void reader_check(struct gst_reader *r)
+{
+	struct gst_read_stats *st = r->st;
+	char n1[32], n2[32];
+	uint64_t total = st->chunks_expected;
+
+	if (st->minor >= 1) {
+		uint64_t last = 0, gap = UINT64_MAX;
+		bool any = false;
+
+		/* the highest chunk seen or indexed bounds a file cut short */
+		for (size_t s = 0; s < r->nr_seq; s++)
+			if (r->seq[s].known || r->seq[s].read) {
+				last = s;
+				any = true;
+			}
+		if (!total)
+			total = any ? last + 1 : 0;
+		for (uint64_t s = 0; s < total; s++) {
+			bool read = s < r->nr_seq && r->seq[s].read;
+
+			if (!read && gap == UINT64_MAX)
+				gap = s;
+			if (read && gap != UINT64_MAX) {
+				report_gap(r, gap, s - 1, total);
+				gap = UINT64_MAX;
+			}
+		}
+		if (gap != UINT64_MAX)
+			report_gap(r, gap, total - 1, total);
+		return;
+	}
+	/* 1.0: no sequence numbers, only the header's count */
+	if (total && st->chunks < total) {
+		st->chunks_missing += total - st->chunks;
+		problem(r, "%s of %s chunks not read (missing or damaged; a version 1.0 "
+			"recording does not number its chunks to say which)",
+			thousands(total - st->chunks, n1, 32), thousands(total, n2, 32));
+	} else if (total && st->chunks > total) {
+		problem(r, "%s chunks read, but the header says %s were written",
+			thousands(st->chunks, n1, 32), thousands(total, n2, 32));
+	}
+	if (r->has_recorded && st->records < r->recorded) {
+		st->events_missing = r->recorded - st->records;
+		problem(r, "%s of %s events not read", thousands(st->events_missing, n1, 32),
+			thousands(r->recorded, n2, 32));
+	}
+}
+
 int gst_read(const char *path, const struct gst_read_cb *cb, struct gst_read_stats *st)
 {
-	uint8_t h[GST_HEADER_SIZE], ch[GST_CHUNK_HDR_SIZE];
-	uint8_t *comp = NULL, *raw = NULL;
-	size_t comp_cap = 0, raw_cap = 0;
-	uint64_t off, size;
+	struct gst_reader r = { .path = path, .cb = cb, .st = st, .fd = -1 };
+	uint8_t h[GST_HEADER_SIZE];
 	struct stat sb;
-	int fd, err = 0;
+	int err = 0;
 
 	memset(st, 0, sizeof(*st));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	r.fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (r.fd < 0) {
 		err = -errno;
 		fprintf(stderr, "gilscope: cannot open %s: %s\n", path, strerror(errno));
 		return err;
 	}
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+	if (fstat(r.fd, &sb) || !S_ISREG(sb.st_mode)) {
 		fprintf(stderr, "gilscope: %s is not a regular file: give a .gst trace file\n", path);
 		err = -EINVAL;
 		goto cleanup;
 	}
-	size = sb.st_size;
-	st->bytes = size;
-	if (size < GST_HEADER_SIZE || pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+	r.size = sb.st_size;
+	st->bytes = r.size;
+	if (r.size < GST_HEADER_SIZE || pread(r.fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
 		fprintf(stderr, "gilscope: %s: truncated header (%llu bytes, a trace file "
 			"starts with %d): not a complete gilscope recording\n", path,
-			(unsigned long long)size, GST_HEADER_SIZE);
+			(unsigned long long)r.size, GST_HEADER_SIZE);
 		err = -EINVAL;
 		goto cleanup;
 	}
@@ -510,83 +1110,61 @@ int gst_read(const char *path, const struct gst_read_cb *cb, struct gst_read_sta
 		err = -EPROTONOSUPPORT;
 		goto cleanup;
 	}
-	if (get32(h + 12) < GST_HEADER_SIZE || get32(h + 12) > size) {
+	if (get32(h + 12) < GST_HEADER_SIZE || get32(h + 12) > r.size) {
 		fprintf(stderr, "gilscope: %s: bad header size %u at byte 12\n", path, get32(h + 12));
 		err = -EINVAL;
 		goto cleanup;
 	}
+	st->minor = get16(h + 10);
 	st->incomplete = get32(h + 16) & GST_FLAG_INCOMPLETE;
-	for (off = get32(h + 12); off < size;) {
-		uint32_t type, rlen, clen, crc, count;
-		uLongf got;
-		long long next;
-
-		if (size - off < GST_CHUNK_HDR_SIZE ||
-		    pread(fd, ch, sizeof(ch), off) != (ssize_t)sizeof(ch)) {
-			damage(st, path, off, "truncated chunk header (the recording was cut short)");
-			break;
+	if (!st->incomplete) {
+		st->chunks_expected = get64(h + 24);
+		if (st->chunks_expected > GST_MAX_CHUNKS) {
+			damage(st, path, 24, "absurd chunk count in the file header");
+			st->chunks_expected = 0;
 		}
-		type = get32(ch + 4);
-		rlen = get32(ch + 8);
-		clen = get32(ch + 12);
-		crc = get32(ch + 16);
-		count = get32(ch + 20);
-		(void)count;
-		if (get32(ch) != GST_CHUNK_MAGIC) {
-			damage(st, path, off, "bad chunk magic");
-			goto skip;
-		}
-		/* zlib cannot inflate more than ~1032:1: a larger claim is
-		 * damage, and no allocation follows a claim unchecked */
-		if (rlen > GST_MAX_RAW || clen > GST_MAX_RAW || rlen > (uint64_t)clen * 1100 + 64) {
-			damage(st, path, off, "absurd chunk length");
-			goto skip;
-		}
-		if (clen > size - off - GST_CHUNK_HDR_SIZE) {
-			damage(st, path, off, "chunk length points past the end of the file "
-			       "(the recording was cut short)");
-			break;
-		}
-		if (grow(&comp, &comp_cap, clen) || grow(&raw, &raw_cap, rlen)) {
-			err = -ENOMEM;
-			break;
-		}
-		if (pread(fd, comp, clen, off + GST_CHUNK_HDR_SIZE) != (ssize_t)clen) {
-			damage(st, path, off, "short read");
-			break;
-		}
-		if (crc32(0, comp, clen) != crc) {
-			damage(st, path, off, "CRC mismatch");
-			goto skip;
-		}
-		got = rlen;
-		if (uncompress(raw, &got, comp, clen) != Z_OK || got != rlen) {
-			damage(st, path, off, "does not inflate to its stated length");
-			goto skip;
-		}
-		st->chunks++;
-		if (type == GST_CHUNK_EVENTS)
-			parse_events(raw, rlen, cb, st);
-		else if (type == GST_CHUNK_NAMES)
-			parse_names(raw, rlen, cb);
-		else if (type == GST_CHUNK_META)
-			parse_meta(raw, rlen, cb);
-		/* unknown chunk types (a newer minor version) are skipped */
-		off += GST_CHUNK_HDR_SIZE + (uint64_t)clen;
-		continue;
-skip:
-		/* look for the next chunk past this header */
-		next = resync(fd, off + 4, size);
-		if (next < 0)
-			break;
-		st->resync_skipped += next - off;
-		off = next;
 	}
+	err = reader_scan(&r, get32(h + 12));
+	err = err ?: reader_order(&r);
+	err = err ?: reader_deliver(&r);
+	if (!err)
+		reader_check(&r);
+	if (err == -ENOMEM)
+		fprintf(stderr, "gilscope: %s: out of memory reading it\n", path);
 cleanup:
-	free(comp);
-	free(raw);
-	close(fd);
+	free(r.comp);
+	free(r.raw);
+	free(r.ch);
+	free(r.seq);
+	close(r.fd);
 	return err;
+}
+
+bool gst_read_stats__partial(const struct gst_read_stats *st)
+{
+	return st->incomplete || st->damaged || st->nr_problems;
+}
+
+void gst_read_stats__describe(const struct gst_read_stats *st, char *buf, size_t len)
+{
+	size_t o;
+
+	snprintf(buf, len, "recording %s: recovered %llu chunks, %llu records%s%s",
+		 st->incomplete ? "incomplete (cut short)" :
+		 st->damaged ? "damaged" : "incomplete (chunks missing)",
+		 (unsigned long long)st->chunks, (unsigned long long)st->records,
+		 st->damaged ? "; skipped damage: " : "",
+		 st->damaged ? st->first_error : "");
+	for (uint32_t i = 0; i < st->nr_problems && i < GST_MAX_PROBLEMS; i++) {
+		o = strlen(buf);
+		snprintf(buf + o, len - o, "\n  %s", st->problem[i]);
+	}
+	o = strlen(buf);
+	if (st->nr_problems > GST_MAX_PROBLEMS)
+		snprintf(buf + o, len - o, "\n  and %u more problems (see stderr)",
+			 st->nr_problems - GST_MAX_PROBLEMS);
+	o = strlen(buf);
+	snprintf(buf + o, len - o, "\nINCOMPLETE: the figures below cover only what was read");
 }
 
 static void copy_str(char *dst, size_t cap, const void *val, uint32_t len)

@@ -28,16 +28,36 @@
 #define GST_MAGIC		"GILSCOPE"
 #define GST_CHUNK_MAGIC		0x4b435347u	/* "GSCK" little-endian */
 #define GST_MAJOR		1
-#define GST_MINOR		0
+#define GST_MINOR		1	/* 1.1: sequence records, chunk classes */
 #define GST_HEADER_SIZE		64
 #define GST_CHUNK_HDR_SIZE	24
 #define GST_FLAG_INCOMPLETE	1u
 #define GST_MAX_RAW		(64u << 20)	/* no chunk inflates past this */
+#define GST_MAX_CHUNKS		(1u << 22)	/* sequence numbers above are damage */
+#define GST_SEQ_SIZE		16	/* raw payload of a SEQ chunk */
+#define GST_MAX_PROBLEMS	8	/* problem lines kept (all are counted) */
 
+/*
+ * Chunk types (append-only).  Below GST_CHUNK_OPTIONAL a type is
+ * "required": a reader that does not know it refuses the file (it could
+ * not give a whole answer).  From GST_CHUNK_OPTIONAL up a type is
+ * "optional": a reader that does not know it skips it.  Version 1.0
+ * files hold types 1-3 only.
+ */
 enum gst_chunk_type {
 	GST_CHUNK_META = 1,
 	GST_CHUNK_NAMES = 2,
 	GST_CHUNK_EVENTS = 3,
+	/* 4-0x7fff: reserved for required types of later minor versions */
+	GST_CHUNK_OPTIONAL = 0x8000,
+	/* 1.1: u32 seq, u32 type, u32 count, u32 CRC-32 of the 24-byte
+	 * header of the chunk right after it */
+	GST_CHUNK_SEQ = 0x8001,
+	/* reserved for later minor versions (optional: a reader without
+	 * them still reports the locks and the GIL) */
+	GST_CHUNK_PY_FRAMES = 0x8002,	/* Python frames of events */
+	GST_CHUNK_STACKS = 0x8003,	/* native stacks of events */
+	GST_CHUNK_BUILD_IDS = 0x8004,	/* build-ids of the modules in stacks */
 };
 
 enum gst_name_kind {
@@ -77,6 +97,10 @@ enum gst_tag {
 	GST_TAG_WATCHED_THREADS = 26,	/* u32: threads given watchpoints at attach */
 	GST_TAG_OBJECT_START = 24,	/* 2 x u64: address, its count when the
 					 * watchpoints were set on a held child */
+	GST_TAG_CHUNK_INDEX = 27,	/* 1.1, final META: u32 type, u32 count of
+					 * every chunk before it, by sequence number */
+	GST_TAG_RECORD_SIZES = 28,	/* 1.1, first META: u32 type, u32 size of
+					 * every record type the writer may write */
 };
 
 struct report_meta;
@@ -115,17 +139,36 @@ struct gst_read_cb {
 
 struct gst_read_stats {
 	bool incomplete;		/* the writer never closed it */
+	uint16_t minor;			/* the file's minor version */
 	uint64_t chunks, damaged, records, bad_records, bytes;
 	uint64_t resync_skipped;	/* bytes skipped to find the next chunk */
+	uint64_t chunks_expected;	/* from the header (0: not known) */
+	uint64_t chunks_missing;	/* chunks not read: missing or damaged */
+	uint64_t events_missing;	/* records in them, when known */
 	char first_error[256];		/* "file: damaged chunk at byte N: why" */
+	/* what is missing, one line each ("chunk 7 of 12 (events) is
+	 * missing: 2,133 events not read"); nr_problems counts them all */
+	uint32_t nr_problems;
+	char problem[GST_MAX_PROBLEMS][200];
 };
 
-/* Streams @path through @cb: one chunk in memory at a time.  Returns 0
- * when the file could be read (damage is counted in @st and reported on
- * stderr), or -errno with one line on stderr when it is not a trace file
- * at all (missing, a directory, wrong magic, future version, truncated
- * header). */
+/* Reads @path through @cb in two passes: the chunks are found and checked
+ * first, then every META chunk is delivered, then the NAMES and EVENTS
+ * chunks in sequence order (1.1; file order for 1.0), so a file whose
+ * chunks are in any order reads the same.  One chunk in memory at a time.
+ * Returns 0 when the file could be read (damage and missing chunks are
+ * counted in @st and reported on stderr, one line each), or -errno with
+ * one line on stderr when it cannot be (missing, a directory, wrong
+ * magic, future version, truncated header, a required chunk type this
+ * reader does not know). */
 int gst_read(const char *path, const struct gst_read_cb *cb, struct gst_read_stats *st);
+
+/* True when what was read is not the whole recording (cut short, damaged,
+ * chunks missing): a report from it must say so and exit 4. */
+bool gst_read_stats__partial(const struct gst_read_stats *st);
+/* Writes what a partial read kept and lost to @buf: a first line, then
+ * one line per problem. */
+void gst_read_stats__describe(const struct gst_read_stats *st, char *buf, size_t len);
 
 /* Applies one META tag to @m (strings are copied). */
 void gst_meta_apply(struct report_meta *m, uint32_t tag, const void *val, uint32_t len);

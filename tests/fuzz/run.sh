@@ -1,11 +1,11 @@
 #!/bin/sh
 # Runs one libFuzzer binary for a fixed time over its corpus; fails when it
 # finds a crash (the crashing input is kept in the corpus directory).
-# usage: run.sh FUZZER CORPUS_DIR SECONDS
+# usage: run.sh FUZZER CORPUS_DIR SECONDS [MAX_LEN]
 set -u
-fuzzer=$1 corpus=$2 secs=$3
+fuzzer=$1 corpus=$2 secs=$3 maxlen=${4:-65536}
 log=$(mktemp)
-"$fuzzer" -max_total_time="$secs" -max_len=65536 -print_final_stats=1 \
+"$fuzzer" -max_total_time="$secs" -max_len="$maxlen" -print_final_stats=1 \
 	-artifact_prefix="$corpus/" "$corpus" >"$log" 2>&1
 rc=$?
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

@@ -116,3 +116,18 @@ TEST(stray_addresses_are_kept_apart)
 	CHECK_U64(rs.obj[0].writes, 0);
 	refstats__free(&rs);
 }
+
+/* A damaged or hostile recording's values: steps of 2^62 add up past
+ * INT64_MAX.  No overflow (UBSan), and no made-up finding: unknown. */
+TEST(absurd_steps_do_not_overflow_and_leave_lost_updates_unknown)
+{
+	setup(0, false);
+	write(1, BULK_IP, 0, GS_GIL_HELD);
+	write(1, BULK_IP, 1ULL << 62, GS_GIL_HELD);
+	write(1, BULK_IP, 1ULL << 63, GS_GIL_HELD);
+	write(1, BULK_IP, 3ULL << 62, GS_GIL_HELD);
+	refstats__finish(&rs);
+	CHECK_U64(rs.obj[0].writes, 4);
+	CHECK(!rs.obj[0].net_known);
+	refstats__free(&rs);
+}

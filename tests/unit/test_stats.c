@@ -170,3 +170,20 @@ TEST(u64map_set_get_delete_many)
 	CHECK(u64map__get(&m, 12345) == NULL);
 	u64map__free(&m);
 }
+
+/* A duration of 2^63 ns and up (a mutated recording's timestamps) lands
+ * in the top slot, 64: its upper bound is the type's max, no shift by 64
+ * (UBSan, found by fuzz_tracefile_chunks). */
+TEST(stats_log2_top_slot)
+{
+	struct samples s = {0};
+	static char buf[16384];
+	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+
+	CHECK(f);
+	samples__add(&s, 1ULL << 63);
+	samples__print_log2(&s, f, "ns");
+	fclose(f);
+	CHECK(strstr(buf, "9223372036854775808 -> 18446744073709551615") != NULL);
+	samples__free(&s);
+}

@@ -258,3 +258,94 @@ TEST(tracefile_absurd_chunk_lengths)
 	memcpy(f + GST_HEADER_SIZE + 12, &v, 4);
 	CHECK(read_bytes(f, sizeof(f)) == 0);
 }
+
+/* Offsets of the chunks of @path (SEQ chunks included), in file order. */
+static int chunk_offsets(uint64_t *off, uint32_t *type, int max)
+{
+	int fd = open(path, O_RDONLY), n = 0;
+	unsigned char h[GST_CHUNK_HDR_SIZE];
+	uint64_t o = GST_HEADER_SIZE;
+	uint32_t clen;
+
+	CHECK(fd >= 0);
+	while (n < max && pread(fd, h, sizeof(h), o) == (ssize_t)sizeof(h)) {
+		off[n] = o;
+		memcpy(&type[n], h + 4, 4);
+		memcpy(&clen, h + 12, 4);
+		o += GST_CHUNK_HDR_SIZE + clen;
+		n++;
+	}
+	close(fd);
+	return n;
+}
+
+/* 1.1: a sequence record before every chunk, the header's count checked:
+ * a closed file cut at a chunk boundary is not passed off as whole. */
+TEST(tracefile_1_1_sequence_records_and_missing_chunks)
+{
+	struct gst_read_stats st;
+	struct got g = {0};
+	struct gst_read_cb cb = { g_meta, g_name, g_rec, &g };
+	uint64_t off[64];
+	uint32_t type[64];
+	unsigned char h[GST_HEADER_SIZE];
+	int n, fd, last_events = -1;
+	char d[2048];
+
+	tmp_path();
+	write_file(100000, true);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0 && pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h));
+	close(fd);
+	CHECK_U64(h[10], 1);			/* minor 1 */
+	n = chunk_offsets(off, type, 64);
+	CHECK(n >= 6 && n % 2 == 0);
+	for (int i = 0; i < n; i += 2)
+		CHECK_U64(type[i], GST_CHUNK_SEQ);
+	CHECK(gst_read(path, &cb, &st) == 0);
+	CHECK(!gst_read_stats__partial(&st));
+	CHECK_U64(st.chunks, n / 2);
+	CHECK_U64(st.chunks_expected, n / 2);
+	CHECK_U64(g.records, 100000);
+	/* cut before the final META (and its SEQ chunk): whole chunks only */
+	CHECK(truncate(path, off[n - 2]) == 0);
+	memset(&g, 0, sizeof(g));
+	CHECK(gst_read(path, &cb, &st) == 0);
+	CHECK_U64(st.damaged, 0);
+	CHECK(gst_read_stats__partial(&st));
+	CHECK_U64(st.nr_problems, 1);
+	CHECK(strstr(st.problem[0], "(metadata) is missing"));
+	gst_read_stats__describe(&st, d, sizeof(d));
+	CHECK(strstr(d, "INCOMPLETE"));
+	/* an EVENTS chunk dropped from a whole file: named, with its count */
+	unlink(path);
+	write_file(100000, true);
+	n = chunk_offsets(off, type, 64);
+	for (int i = 1; i < n; i += 2)
+		if (type[i] == GST_CHUNK_EVENTS)
+			last_events = i;
+	CHECK(last_events > 0);
+	{
+		/* cut out the chunk and its SEQ record */
+		uint64_t a = off[last_events - 1], b = off[last_events + 1];
+		FILE *f = fopen(path, "rb");
+		static unsigned char buf[8 << 20];
+		size_t len;
+
+		CHECK(f);
+		len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		memmove(buf + a, buf + b, len - b);
+		f = fopen(path, "wb");
+		CHECK(f && fwrite(buf, 1, len - (b - a), f) == len - (b - a));
+		fclose(f);
+	}
+	memset(&g, 0, sizeof(g));
+	CHECK(gst_read(path, &cb, &st) == 0);
+	CHECK(gst_read_stats__partial(&st));
+	CHECK_U64(st.nr_problems, 1);
+	CHECK(strstr(st.problem[0], "(events) is missing"));
+	CHECK_U64(st.events_missing, 100000 - g.records);
+	CHECK(g.records < 100000);
+	unlink(path);
+}
