@@ -330,6 +330,11 @@ int cmd_export(struct env *env)
 	struct csv c = {0};
 	int err, ret = 1;
 
+	if (outfile__same(env->input, env->output)) {
+		fprintf(stderr, "gilscope: -o %s is the recording itself: give another file\n",
+			env->output);
+		return 1;
+	}
 	if (outfile__open(&out, env->output, env->force))
 		return 1;
 	r.keep = true;

@@ -122,6 +122,11 @@ int cmd_report(struct env *env)
 
 	if (env->json_path && outfile__check(env->json_path, env->force))
 		return 1;
+	if (env->json_path && outfile__same(env->input, env->json_path)) {
+		fprintf(stderr, "gilscope: --json %s is the recording itself: give another "
+			"file\n", env->json_path);
+		return 1;
+	}
 	if (replay__load(&r, env->input, env->top))
 		goto cleanup;
 	if (report_write(r.meta, &r.an, r.names, env->json_path, env->force))

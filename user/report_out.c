@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Where the reports go, for every kind of session (live, --summary, a
- * recording's replay): the text to stdout, the JSON to --json's file.
+ * recording's replay): the text to stdout, the JSON to --json's file
+ * (with --json -, the JSON to stdout and the text to stderr).
  * One place, so a live run and `gilscope report` of its recording write
  * their outputs alike.
  */
 #include <stdio.h>
+#include <string.h>
 #include "outfile.h"
 #include "report.h"
 #include "timeline.h"
@@ -26,9 +28,12 @@ int report_write_json(const struct report_meta *m, struct analysis *a,
 int report_write(struct report_meta *m, struct analysis *a, struct names *names,
 		 const char *json_path, bool force)
 {
-	m->width = timeline_width(stdout);
-	report_text(stdout, m, a, names);
-	fflush(stdout);
+	/* --json -: the JSON has standard output, the text goes to stderr */
+	FILE *text = json_path && !strcmp(json_path, "-") ? stderr : stdout;
+
+	m->width = timeline_width(text);
+	report_text(text, m, a, names);
+	fflush(text);
 	if (!json_path)
 		return 0;
 	return report_write_json(m, a, names, json_path, force);

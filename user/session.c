@@ -52,8 +52,13 @@ int session__prepare(struct session *s, const struct env *env)
 	 * typo costs no attach */
 	if (env->json_path && (err = outfile__check(env->json_path, env->force)))
 		return err;
-	if (env->output && (err = outfile__check(env->output, env->force)))
+	if (env->output && (err = outfile__check_regular(env->output, env->force)))
 		return err;
+	if (env->output && env->json_path && outfile__same(env->output, env->json_path)) {
+		fprintf(stderr, "gilscope: -o and --json name the same file (%s): give two\n",
+			env->output);
+		return -EINVAL;
+	}
 	s->meta = calloc(1, sizeof(*s->meta));
 	if (!s->meta) {
 		fprintf(stderr, "gilscope: out of memory\n");

