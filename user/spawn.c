@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "spawn.h"
@@ -97,7 +98,14 @@ int spawn__fork(struct spawn *s, char **argv)
 
 		close(go[1]);
 		close(errp[0]);
-		/* held here until the parent's probes are in place */
+		/* If gilscope dies while the program is stopped at its entry
+		 * (SIGSTOP from the BPF side, until the probes are in place), the
+		 * kernel continues it: the program runs on, untraced.  Not
+		 * SIGKILL: the user's command must outlive its tracer.  (The
+		 * program sees one SIGCONT when gilscope exits.) */
+		prctl(PR_SET_PDEATHSIG, SIGCONT);
+		/* held here until the parent's probes are in place; EOF (the
+		 * parent died) lets it run */
 		if (read(go[0], &c, 1) < 0)
 			_exit(127);
 		signal(SIGINT, SIG_DFL);
