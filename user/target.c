@@ -63,8 +63,14 @@ int target__check(pid_t pid)
 
 int target__attach_pid(struct target *t, pid_t pid, struct tracer *tr)
 {
-	int err;
+	int tgid = proc_tgid_of(pid), err;
 
+	/* a thread's id (what top -H and py-spy show): trace its process */
+	if (tgid > 0 && tgid != pid) {
+		fprintf(stderr, "gilscope: %d is a thread of process %d: tracing process %d "
+			"(all its threads)\n", pid, tgid, tgid);
+		pid = tgid;
+	}
 	t->pid = pid;
 	err = add_target(tr, pid);
 	if (err)

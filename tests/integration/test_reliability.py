@@ -316,3 +316,26 @@ def test_sigkill_while_the_command_is_held_lets_it_run_on():
                 except ProcessLookupError:
                     pass
     assert caught, "never caught the command held at its entry point in 5 runs"
+
+
+def test_pid_of_a_thread_traces_its_process_and_says_so():
+    """-p TID (a thread's id, as top -H shows it): its process is traced
+    (before: an empty report, exit 0)."""
+    require_root_bpf()
+    p, truth = _start_deadlock()
+    d = tmpdir()
+    try:
+        out = os.path.join(d, "r.json")
+        r = subprocess.run([GILSCOPE, "-p", str(truth["left"]), "-d", "0.5", "--json", out],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "%d is a thread of process %d" % (truth["left"], truth["pid"]) in r.stderr
+        with open(out) as f:
+            rep = json.load(f)
+    finally:
+        p.kill()
+        p.wait()
+        shutil.rmtree(d, ignore_errors=True)
+    assert rep["target"]["pid"] == truth["pid"], rep["target"]
+    assert {t["tid"] for t in rep["threads"]} >= {truth["left"], truth["right"]}, rep["threads"]
+    _check_cycle(rep, truth)
