@@ -26,9 +26,9 @@ static const char doc[] =
 "  sudo gilscope -d 5 -- ./prog args  # start prog traced, to its exit\n"
 "  sudo gilscope -p 1234 --locks=all --json out.json\n"
 "\n"
-"Needs root, or CAP_BPF + CAP_PERFMON (+ CAP_SYS_PTRACE and\n"
-"CAP_DAC_READ_SEARCH for other users' processes).  gilscope only reads the\n"
-"target's memory, never writes it.\n"
+"Needs root, or CAP_SYS_ADMIN (uprobes need it; CAP_BPF + CAP_PERFMON are\n"
+"not enough) + CAP_DAC_READ_SEARCH (tracefs), + CAP_SYS_PTRACE for other\n"
+"users' processes.  gilscope only reads the target's memory, never writes it.\n"
 "\n"
 "Exit status: 0 traced to the end; 1 error; 2 bad usage; 3 the target\n"
 "(-p) exited while traced (the report covers it up to its exit).";

@@ -18,6 +18,7 @@
 #include "outfile.h"
 #include "proc.h"
 #include "report.h"
+#include "privs.h"
 #include "session.h"
 #include "stackfix.h"
 #include "summary.h"
@@ -71,7 +72,8 @@ int session__prepare(struct session *s, const struct env *env)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	return env->cmd ? 0 : target__check(env->pid);
+	err = env->cmd ? 0 : target__check(env->pid);
+	return err ?: privs__check(env->cmd ? 0 : env->pid);
 }
 
 /*

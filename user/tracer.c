@@ -33,7 +33,8 @@ static void explain_load_error(int err)
 {
 	if (err == -EPERM || err == -EACCES)
 		fprintf(stderr, "gilscope: not permitted to load BPF programs: run as root "
-			"(sudo), or grant CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN on older kernels)\n");
+			"(sudo), or grant CAP_SYS_ADMIN (uprobes need it on this kernel; it "
+			"covers CAP_BPF and CAP_PERFMON)\n");
 	else if (access("/sys/kernel/btf/vmlinux", R_OK))
 		fprintf(stderr, "gilscope: this kernel has no BTF (/sys/kernel/btf/vmlinux): "
 			"it needs CONFIG_DEBUG_INFO_BTF=y\n");
@@ -129,8 +130,12 @@ static int attach_tp(struct tracer *t, struct bpf_program *p, const char *cat,
 
 	err = add_link(t, bpf_program__attach_tracepoint(p, cat, name));
 	if (err) {
-		if (access("/sys/kernel/tracing/events", F_OK) &&
-		    access("/sys/kernel/debug/tracing/events", F_OK))
+		if (access("/sys/kernel/tracing/events", F_OK) && errno == EACCES)
+			fprintf(stderr, "gilscope: tracefs (/sys/kernel/tracing) is not readable "
+				"here: run as root, or make it readable (the tracepoints' ids "
+				"are read from it)\n");
+		else if (access("/sys/kernel/tracing/events", F_OK) &&
+			 access("/sys/kernel/debug/tracing/events", F_OK))
 			fprintf(stderr, "gilscope: tracefs is not mounted: run "
 				"'mount -t tracefs tracefs /sys/kernel/tracing' and retry\n");
 		else

@@ -3,12 +3,13 @@
 collector under load, waits already in progress at attach."""
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
 import time
 
-from common import (GILSCOPE, Skip, inside, parse_json_stdout, require_root_bpf, run_traced,
+from common import (GILSCOPE, Skip, copy_for_user, inside, parse_json_stdout, require_root_bpf, run_traced,
                     timeout, tmpdir, workload, workload_py)
 from test_locks import table_lock, thread
 
@@ -339,3 +340,36 @@ def test_pid_of_a_thread_traces_its_process_and_says_so():
     assert rep["target"]["pid"] == truth["pid"], rep["target"]
     assert {t["tid"] for t in rep["threads"]} >= {truth["left"], truth["right"]}, rep["threads"]
     _check_cycle(rep, truth)
+
+
+def test_capabilities_missing_are_named_exactly():
+    """As nobody with capabilities only (setpriv): CAP_BPF + CAP_PERFMON +
+    CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH is not enough on this kernel
+    (uprobes want CAP_SYS_ADMIN): said before anything loads, naming what
+    is missing; CAP_SYS_ADMIN alone lacks tracefs (CAP_DAC_READ_SEARCH);
+    the two together trace the user's own command."""
+    require_root_bpf()
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        raise Skip("setpriv (util-linux) is not installed")
+    nobody = pwd.getpwnam("nobody")
+    d, gilscope, _ = copy_for_user(nobody)
+    try:
+        def as_nobody(caps):
+            c = ",".join("+" + x for x in caps)
+            return subprocess.run([setpriv, "--reuid", str(nobody.pw_uid), "--regid",
+                                   str(nobody.pw_gid), "--clear-groups", "--inh-caps", c,
+                                   "--ambient-caps", c, gilscope, "-d", "0.3", "--",
+                                   "/bin/sleep", "0.1"], capture_output=True, text=True,
+                                  timeout=60, cwd=d)
+        r = as_nobody(["bpf", "perfmon", "sys_ptrace", "dac_read_search"])
+        assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "CAP_SYS_ADMIN" in r.stderr and "CAP_DAC_READ_SEARCH" not in r.stderr, r.stderr
+        assert "tracing pid" not in r.stderr
+        r = as_nobody(["sys_admin"])
+        assert r.returncode == 1 and "CAP_DAC_READ_SEARCH" in r.stderr, r.stderr
+        assert "not mounted" not in r.stderr, r.stderr
+        r = as_nobody(["sys_admin", "dac_read_search"])
+        assert r.returncode == 0 and "tracing pid" in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
