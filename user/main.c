@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* gilscope: an eBPF tracer of lock contention and of CPython's GIL. */
+#include <stdio.h>
 #include <string.h>
 #include "export.h"
 #include "live.h"
@@ -20,9 +21,14 @@ int main(int argc, char **argv)
 	else if (argc > 1 && !strcmp(argv[1], "refcount"))
 		mode = MODE_REFCOUNT;
 	if (mode != MODE_TRACE) {
-		/* the subcommand becomes argv[0] of its own parse */
+		/* the subcommand becomes argv[0] of its own parse, named as the
+		 * user typed it ("Usage: gilscope report ...") */
+		static char name[32];
+
+		snprintf(name, sizeof(name), "gilscope %s", argv[1]);
 		argc--;
 		argv++;
+		argv[0] = name;
 	}
 	options_parse(argc, argv, &env, mode);
 	switch (mode) {

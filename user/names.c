@@ -73,6 +73,11 @@ static void put(struct u64map *m, uint64_t key, const char *s)
 	dup = s ? strdup(s) : no_name;
 	if (!dup)
 		return;
+	/* a thread may name itself anything: control characters (an escape
+	 * sequence for the terminal the report is read on) become '?' */
+	for (char *c = dup; dup != no_name && *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	if (u64map__set(m, key, dup)) {
 		if (dup != no_name)
 			free(dup);

@@ -176,6 +176,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env->json_path = arg;
 		break;
 	case OPT_LOCKS:
+		if (!env->live_only)
+			env->live_only = "--locks";
 		if (!strcmp(arg, "all"))
 			env->mutex_probes = true;
 		else if (!strcmp(arg, "contended"))
@@ -184,6 +186,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --locks '%s': expected 'contended' or 'all'", arg);
 		break;
 	case OPT_GIL:
+		if (!env->live_only)
+			env->live_only = "--gil";
 		if (!strcmp(arg, "auto"))
 			env->gil = GIL_AUTO;
 		else if (!strcmp(arg, "off"))
@@ -207,12 +211,17 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	}
 	case OPT_NO_STACKS:
+		if (!env->live_only)
+			env->live_only = "--no-stacks";
 		env->stacks = false;
 		break;
 	case OPT_TOP:
+		env->top_given = true;
 		env->top = parse_long(arg, 0, 1000, "--top", state);
 		break;
 	case OPT_RINGBUF:
+		if (!env->live_only)
+			env->live_only = "--ringbuf-mb";
 		env->ringbuf_mb = parse_long(arg, 1, 1024, "--ringbuf-mb", state);
 		if (env->ringbuf_mb & (env->ringbuf_mb - 1))
 			argp_error(state, "invalid --ringbuf-mb %d: must be a power of 2",
@@ -252,6 +261,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			if (env->pid || env->cmd || env->duration > 0 || env->nr_objects)
 				argp_error(state, "export reads a recording: -p, -d, --object and a command "
 					   "belong to 'gilscope record'");
+			if (env->live_only)
+				argp_error(state, "%s belongs to a live run: a recording already says "
+					   "how it was made", env->live_only);
+			if (env->json_path || env->top_given)
+				argp_error(state, "%s belongs to 'gilscope report': export writes -o "
+					   "only", env->json_path ? "--json" : "--top");
 			break;
 		}
 		if (env->format)
@@ -274,6 +289,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			if (env->pid || env->cmd || env->duration > 0 || env->output)
 				argp_error(state, "report reads a recording: -p, -d, -o and a command "
 					   "belong to 'gilscope record'");
+			if (env->live_only)
+				argp_error(state, "%s belongs to a live run: a recording already says "
+					   "how it was made", env->live_only);
 			break;
 		}
 		if (env->mode == MODE_RECORD && !env->output)

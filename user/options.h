@@ -42,6 +42,9 @@ struct env {
 	int nr_objects;
 	char **cmd;		/* after "--" */
 	int cmd_argc;
+	/* given on the command line: what report/export must refuse */
+	const char *live_only;	/* the first option only a live run uses */
+	bool top_given;
 };
 
 /* Parses argv (after the subcommand, if any); on bad input prints one

@@ -99,8 +99,8 @@ int replay__load(struct replay *r, const char *path, int top)
 			r->meta->recorded = st->records;
 	}
 	analysis__finish(&r->an, r->meta->end_ts);
-	if (!r->meta->top)
-		r->meta->top = top;
+	/* what the reader asks for now, not what the recorder asked then */
+	r->meta->top = top;
 	return 0;
 }
 

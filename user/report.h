@@ -40,7 +40,8 @@ struct report_meta {
 	struct probe_desc probes[REPORT_MAX_PROBES];
 	int nr_probes;
 	bool mutex_probes;		/* --locks=all */
-	char end_reason[32];		/* "duration", "signal", "target exited" */
+	char end_reason[160];		/* "duration", "signal", "target exited", and
+					 * what was done to a command still running */
 	char build_id[64];
 	int64_t boot_to_wall;		/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	char recovery[2048];		/* from a damaged trace file: what was kept

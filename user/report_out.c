@@ -6,6 +6,7 @@
  * One place, so a live run and `gilscope report` of its recording write
  * their outputs alike.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "outfile.h"
@@ -33,7 +34,14 @@ int report_write(struct report_meta *m, struct analysis *a, struct names *names,
 
 	m->width = timeline_width(text);
 	report_text(text, m, a, names);
-	fflush(text);
+	/* a full disk or /dev/full: half a report is no report */
+	if (fflush(text) || ferror(text)) {
+		int err = errno ? -errno : -EIO;
+
+		fprintf(stderr, "gilscope: writing the report to %s failed: %s\n",
+			text == stdout ? "standard output" : "standard error", strerror(-err));
+		return err;
+	}
 	if (!json_path)
 		return 0;
 	return report_write_json(m, a, names, json_path, force);

@@ -395,6 +395,9 @@ int session__stop(struct session *s)
 	    (err = summary__read(&s->tr, pid, meta, &s->an, s->sym, s->names)))
 		return err;
 	analysis__finish(&s->an, meta->end_ts);
+	/* a command that outlived the trace is ended, and the recording says
+	 * how (its exit status is the report's, gilscope's its own) */
+	target__end_command(&s->target, meta);
 	meta->recorded = s->records;
 	meta->late = analysis__late(&s->an);
 	if (wr) {

@@ -184,19 +184,20 @@ int spawn__exited(struct spawn *s)
 	return s->reaped;
 }
 
-void spawn__end(struct spawn *s)
+int spawn__end(struct spawn *s)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 
 	if (s->pid <= 0 || spawn__exited(s))
-		return;
+		return 0;
 	kill(s->pid, SIGCONT);
 	kill(s->pid, SIGTERM);
 	for (int i = 0; i < 100 && !spawn__exited(s); i++)
 		nanosleep(&ts, NULL);
-	if (!spawn__exited(s)) {
-		kill(s->pid, SIGKILL);
-		waitpid(s->pid, &s->status, 0);
-		s->reaped = 1;
-	}
+	if (spawn__exited(s))
+		return 1;
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, &s->status, 0);
+	s->reaped = 1;
+	return 2;
 }

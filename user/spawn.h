@@ -36,8 +36,10 @@ int spawn__run_to_stop(struct spawn *s);
 void spawn__continue(struct spawn *s);
 /* 1 once the child has exited (reaps it), else 0. */
 int spawn__exited(struct spawn *s);
-/* Ends a child that outlived the trace: SIGTERM, then SIGKILL after 1 s. */
-void spawn__end(struct spawn *s);
+/* Ends a child that outlived the trace: SIGTERM, then SIGKILL after 1 s.
+ * Returns 0 when it had exited already, 1 when SIGTERM ended it, 2 when
+ * SIGKILL had to; its wait status is then in s->status. */
+int spawn__end(struct spawn *s);
 /* Closes the pipes still open; safe to call twice. */
 void spawn__close(struct spawn *s);
 

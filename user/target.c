@@ -211,6 +211,31 @@ bool target__gone(struct target *t, struct report_meta *m, bool watching)
 	return true;
 }
 
+void target__end_command(struct target *t, struct report_meta *m)
+{
+	char status[48];
+	size_t n;
+	int how;
+
+	if (!t->spawned || t->exited)
+		return;
+	how = spawn__end(&t->sp);
+	if (!how)
+		return;
+	t->exited = true;
+	if (WIFSIGNALED(t->sp.status))
+		snprintf(status, sizeof(status), "was killed by signal %d",
+			 WTERMSIG(t->sp.status));
+	else
+		snprintf(status, sizeof(status), "exited %d", WEXITSTATUS(t->sp.status));
+	fprintf(stderr, "gilscope: the command was still running when tracing stopped: "
+		"sent it SIGTERM%s; it %s\n", how == 2 ? ", then SIGKILL 1 s later" : "", status);
+	n = strlen(m->end_reason);
+	snprintf(m->end_reason + n, sizeof(m->end_reason) - n,
+		 "; the command, still running, was sent SIGTERM%s and %s",
+		 how == 2 ? " then SIGKILL" : "", status);
+}
+
 void target__close(struct target *t)
 {
 	if (t->spawned)

@@ -45,6 +45,9 @@ bool target__gone(struct target *t, struct report_meta *m, bool watching);
 /* True when the process given by -p no longer exists. */
 bool target__vanished(const struct target *t);
 /* Ends a child that outlived the trace, closes what is open. */
+/* A command still running when tracing stopped is ended (SIGTERM, then
+ * SIGKILL), and the report says so, with its exit status. */
+void target__end_command(struct target *t, struct report_meta *m);
 void target__close(struct target *t);
 
 #endif

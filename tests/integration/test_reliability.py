@@ -373,3 +373,75 @@ def test_capabilities_missing_are_named_exactly():
         assert r.returncode == 0 and "tracing pid" in r.stderr, r.stderr
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+TRACES = os.path.join(os.path.dirname(__file__), "..", "..", "traces")
+
+
+def _gs(*args, **kw):
+    return subprocess.run([GILSCOPE] + list(args), capture_output=True, text=True,
+                          timeout=kw.pop("timeout", 60), **kw)
+
+
+def test_report_and_export_say_what_they_do_not_take():
+    """report --top is the reader's; options of a live run are refused
+    by report and export in one line; report --help names the command; a
+    failed write of the report (a full disk) is an error, not exit 0; a
+    FIFO given as the recording does not block."""
+    g = os.path.join(TRACES, "gildemo.gst")
+    if not os.path.exists(g):
+        raise Skip("no sample traces")
+    few = _gs("report", "--top", "1", g).stdout.count(" x ")
+    many = _gs("report", "--top", "5", g).stdout.count(" x ")
+    assert 0 < few < many, (few, many)
+    for args in (["report", "--locks=all", g], ["report", "--no-stacks", g],
+                 ["report", "--ringbuf-mb", "4", g], ["report", "--gil=off", g],
+                 ["export", g, "--format", "csv", "-o", "/dev/null", "--json", "x.json"],
+                 ["export", g, "--format", "csv", "-o", "/dev/null", "--top", "3"]):
+        r = _gs(*args)
+        assert r.returncode == 2 and "belongs to" in r.stderr.splitlines()[0], (args, r.stderr)
+    assert _gs("report", "--help").stdout.startswith("Usage: gilscope report ")
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([GILSCOPE, "report", g], stdout=full, stderr=subprocess.PIPE,
+                           text=True, timeout=60)
+    assert r.returncode == 1 and "failed" in r.stderr, r.stderr
+    d = tmpdir()
+    try:
+        fifo = os.path.join(d, "f.gst")
+        os.mkfifo(fifo)
+        r = _gs("report", fifo, timeout=20)
+        assert r.returncode != 0 and r.stderr.strip(), r
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_thread_names_cannot_drive_the_terminal():
+    """A thread that names itself with an escape sequence: the report
+    prints '?' for each control character."""
+    require_root_bpf()
+    prog = ("import threading, time, ctypes\n"
+            "def f():\n"
+            "    ctypes.CDLL(None).prctl(15, b'x\\x1b[2Jy', 0, 0, 0)\n"
+            "    l.acquire(); l.release()\n"
+            "l = threading.Lock(); l.acquire()\n"
+            "t = threading.Thread(target=f); t.start(); time.sleep(0.2); l.release(); t.join()\n")
+    if not os.path.exists("/usr/bin/python3"):
+        raise Skip("no /usr/bin/python3")
+    r = subprocess.run([GILSCOPE, "--", "/usr/bin/python3", "-c", prog], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "\x1b" not in r.stdout, "an escape character reached the report"
+    assert "x?[2Jy" in r.stdout, r.stdout
+
+
+def test_duration_ends_a_command_and_says_how():
+    """-d expiry with -- CMD: the command still running is ended, and the
+    report (and stderr) say how and with what status; gilscope's own exit
+    status stays 0."""
+    require_root_bpf()
+    rc, out, err, rep = run_traced(["-d", "0.5"], ["/bin/sleep", "30"])
+    assert rc == 0, err
+    assert "the command was still running" in err, err
+    assert rep["target"]["ended_by"].startswith("duration; the command, still running, was "
+                                                "sent SIGTERM and was killed by signal 15"), \
+        rep["target"]
