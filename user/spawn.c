@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include "shebang.h"
 #include "spawn.h"
 
 static int resolve_exe(const char *name, char *out, size_t len)
@@ -61,6 +62,8 @@ void spawn__close(struct spawn *s)
 	if (s->err_fd >= 0)
 		close(s->err_fd);
 	s->go_fd = s->err_fd = -1;
+	shebang__free(s->argv);
+	s->argv = NULL;
 }
 
 int spawn__fork(struct spawn *s, char **argv)
@@ -75,6 +78,15 @@ int spawn__fork(struct spawn *s, char **argv)
 		return err;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
+	/* a script, or a pyenv shim: its interpreter is what runs */
+	err = shebang__resolve(path, argv, s->path, sizeof(s->path), &s->argv);
+	if (err) {
+		fprintf(stderr, "gilscope: cannot run '%s': its interpreter (#!) cannot be "
+			"found: %s\n", argv[0], strerror(-err));
+		return err;
+	}
+	if (s->argv)
+		argv = s->argv;
 	if (pipe2(go, O_CLOEXEC)) {
 		err = -errno;
 		goto fail;

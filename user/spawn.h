@@ -16,7 +16,8 @@ struct spawn {
 	pid_t pid;	/* -1 before the fork */
 	int go_fd;	/* write end: closing it lets the child exec */
 	int err_fd;	/* read end: the child writes errno if exec fails */
-	char path[4096];
+	char path[4096];	/* the ELF program that runs */
+	char **argv;	/* its argv, when not the user's (a script's interpreter) */
 	int status;	/* wait status once reaped */
 	int reaped;
 };

@@ -135,8 +135,8 @@ def drop_to(user):
     return drop
 
 
-def run_traced(args, cmd=None, timeout=120):
-    """Runs gilscope with args (+ '--' cmd) and --json; returns
+def run_traced(args, cmd=None, timeout=120, cwd=None):
+    """Runs gilscope with args (+ '--' cmd) and --json (in cwd); returns
     (returncode, stdout, stderr, report dict or None)."""
     d = tmpdir()
     out = os.path.join(d, "report.json")
@@ -144,7 +144,7 @@ def run_traced(args, cmd=None, timeout=120):
     if cmd:
         full += ["--"] + list(cmd)
     r = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=timeout)
+                       text=True, timeout=timeout, cwd=cwd)
     rep = None
     if os.path.exists(out):
         with open(out) as f:

@@ -445,3 +445,25 @@ def test_duration_ends_a_command_and_says_how():
     assert rep["target"]["ended_by"].startswith("duration; the command, still running, was "
                                                 "sent SIGTERM and was killed by signal 15"), \
         rep["target"]
+
+
+def test_a_script_is_traced_as_its_interpreter():
+    """-- ./script.py (#!/usr/bin/env python3): the Python that runs it is
+    started and traced, its GIL found (before: "not an ELF program")."""
+    require_root_bpf()
+    d = tmpdir()
+    try:
+        s = os.path.join(d, "fib.py")
+        with open(s, "w") as f:
+            f.write("#!/usr/bin/env python3\nimport sys, threading\n"
+                    "def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+                    "ts = [threading.Thread(target=fib, args=(22,)) for _ in range(2)]\n"
+                    "[t.start() for t in ts]; [t.join() for t in ts]\n"
+                    "print('argv0', sys.argv[0])\n")
+        os.chmod(s, 0o755)
+        rc, out, err, rep = run_traced([], ["./fib.py"], cwd=d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    assert rc == 0, err
+    assert "argv0 ./fib.py" in out, out
+    assert rep["gil"] and rep["gil"]["acquisitions"] > 0, rep["gil"]
