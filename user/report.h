@@ -51,6 +51,7 @@ struct report_meta {
 	bool has_gil;
 	struct gil_location gil;
 	uint64_t gil_interval_us;
+	uint64_t gil_interval_end_us;	/* read again at the stop; 0: not read */
 	bool sn_mem;			/* switch_number read from memory ... */
 	uint64_t sn_start, sn_end;	/* ... right after attach / before detach */
 	char gil_note[256];		/* why there is no GIL section, if a Python */

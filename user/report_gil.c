@@ -111,9 +111,14 @@ void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 	}
 	missed = gilstats__missed(g);
 
-	fprintf(f, "GIL: %s, found by %s (%s), switch interval %s\n",
+	fprintf(f, "GIL: %s, found by %s (%s), switch interval %s",
 		m->gil.python, m->gil.method, m->gil.detail,
 		fmt_ns(m->gil_interval_us * 1000, b[0], 32));
+	if (m->gil_interval_end_us && m->gil_interval_end_us != m->gil_interval_us)
+		fprintf(f, " at the start, %s at the end (changed during the trace: FORCED "
+			"and the convoy are judged by the first)",
+			fmt_ns(m->gil_interval_end_us * 1000, b[0], 32));
+	fprintf(f, "\n");
 	fprintf(f, "  %-8s %-14s %9s %6s %9s %6s %9s %6s %7s %7s %7s %9s %9s %9s %9s %9s %9s\n",
 		"TID", "COMM", "HELD", "%", "WAITING", "%", "NO-GIL", "%", "ACQ",
 		"FORCED", "VOLUN", "WAIT-P50", "WAIT-P99", "WAIT-MAX", "HOLD-P50",
@@ -243,6 +248,10 @@ void report_gil_json(struct json *j, const struct report_meta *m, struct analysi
 	json_str(j, "method", m->gil.method);
 	json_str(j, "detail", m->gil.detail);
 	json_u64(j, "switch_interval_us", m->gil_interval_us);
+	if (m->gil_interval_end_us)	/* null: not read at the end (a recording of before) */
+		json_u64(j, "switch_interval_end_us", m->gil_interval_end_us);
+	else
+		json_null(j, "switch_interval_end_us");
 	json_arr_begin(j, "threads");
 	for (size_t i = 0; i < g->nr_threads; i++) {
 		struct gil_thread *t = g->threads[i];

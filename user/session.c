@@ -364,6 +364,11 @@ int session__stop(struct session *s)
 	if (meta->sn_mem)
 		meta->sn_mem = !proc_read_mem(pid, meta->gil.switch_number, &meta->sn_end,
 					      sizeof(meta->sn_end));
+	/* sys.setswitchinterval() during the trace: the report says so */
+	if (meta->has_gil &&
+	    proc_read_mem(pid, meta->gil.interval, &meta->gil_interval_end_us,
+			  sizeof(meta->gil_interval_end_us)))
+		meta->gil_interval_end_us = 0;
 
 	/* stop the probes first, then drain what is already in the ring
 	 * buffer, for a second at most: what is left then is counted */

@@ -235,6 +235,9 @@ static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool fi
 			err = err ?: tlv_strs(&b, GST_TAG_GIL, g, 4);
 			err = err ?: tlv(&b, GST_TAG_GIL_ADDRS, a, sizeof(a));
 			err = err ?: tlv_u64(&b, GST_TAG_GIL_INTERVAL, m->gil_interval_us);
+			if (m->gil_interval_end_us)
+				err = err ?: tlv_u64(&b, GST_TAG_GIL_INTERVAL_END,
+						     m->gil_interval_end_us);
 		}
 		if (m->gil_note[0])
 			err = err ?: tlv_str(&b, GST_TAG_GIL_NOTE, m->gil_note);
@@ -1212,6 +1215,7 @@ void gst_meta_apply(struct report_meta *m, uint32_t tag, const void *val, uint32
 	case GST_TAG_MUTEX_PROBES: if (len == 1) m->mutex_probes = *(const uint8_t *)val; break;
 	case GST_TAG_TOP: if (len == 4) m->top = get32(val); break;
 	case GST_TAG_GIL_INTERVAL: if (len == 8) m->gil_interval_us = get64(val); break;
+	case GST_TAG_GIL_INTERVAL_END: if (len == 8) m->gil_interval_end_us = get64(val); break;
 	case GST_TAG_PROBE:
 		report_add_probe(m, nth(val, len, 0, tmp[0], 256), nth(val, len, 1, tmp[1], 256),
 				 nth(val, len, 2, tmp[2], 256));

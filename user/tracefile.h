@@ -101,6 +101,8 @@ enum gst_tag {
 					 * every chunk before it, by sequence number */
 	GST_TAG_RECORD_SIZES = 28,	/* 1.1, first META: u32 type, u32 size of
 					 * every record type the writer may write */
+	GST_TAG_GIL_INTERVAL_END = 29,	/* u64: the switch interval (us) read
+					 * again when tracing stopped */
 };
 
 struct report_meta;

@@ -468,3 +468,53 @@ def test_a_script_is_traced_as_its_interpreter():
     assert rc == 0, err
     assert "argv0 ./fib.py" in out, out
     assert rep["gil"] and rep["gil"]["acquisitions"] > 0, rep["gil"]
+
+
+def test_unmapped_object_address_is_refused():
+    """--object at an address the process has no writable memory at (it
+    would count 0 writes): one line, exit 1."""
+    require_root_bpf()
+    p, truth = _start_deadlock()
+    try:
+        r = _gs("refcount", "--object", "0x10000000", "-p", str(p.pid), "-d", "0.2")
+    finally:
+        p.kill()
+        p.wait()
+    assert r.returncode == 1 and "no writable memory" in r.stderr, r.stderr
+    assert "tracing pid" not in r.stderr
+
+
+def test_switch_interval_changed_mid_trace_is_said():
+    """sys.setswitchinterval() while traced: the report gives the interval
+    at the start and at the end, as the workload set them."""
+    require_root_bpf()
+    if not os.path.exists("/usr/bin/python3"):
+        raise Skip("no /usr/bin/python3")
+    code = ("import sys, time\nprint(sys.getswitchinterval(), flush=True)\n"
+            "sys.stdin.readline(); sys.setswitchinterval(0.001)\n"
+            "print(sys.getswitchinterval(), flush=True); time.sleep(60)\n")
+    w = subprocess.Popen(["/usr/bin/python3", "-c", code], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    d = tmpdir()
+    try:
+        before = float(w.stdout.readline())
+        out = os.path.join(d, "r.json")
+        g = subprocess.Popen([GILSCOPE, "-p", str(w.pid), "--json", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for line in g.stderr:
+            if "tracing pid" in line:
+                break
+        w.stdin.write("go\n")
+        w.stdin.flush()
+        after = float(w.stdout.readline())
+        g.send_signal(signal.SIGINT)
+        text, _ = g.communicate(timeout=60)
+        with open(out) as f:
+            gil = json.load(f)["gil"]
+    finally:
+        w.kill()
+        w.wait()
+        shutil.rmtree(d, ignore_errors=True)
+    assert gil["switch_interval_us"] == round(before * 1e6), gil
+    assert gil["switch_interval_end_us"] == round(after * 1e6), gil
+    assert "at the end (changed during the trace" in text, text[:400]
