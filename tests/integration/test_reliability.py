@@ -56,6 +56,20 @@ def _start_deadlock():
     return p, truth
 
 
+def _trace_pid(pid, *args):
+    """gilscope -p PID ARGS --json: (the run, its JSON report)."""
+    d = tmpdir()
+    try:
+        out = os.path.join(d, "r.json")
+        r = subprocess.run([GILSCOPE, "-p", str(pid), "--json", out] + list(args),
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        with open(out) as f:
+            return r, json.load(f)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def _waits(rep):
     return {w["tid"]: w for w in rep["open_waits"]}
 
@@ -77,18 +91,10 @@ def test_hung_process_by_pid_shows_its_waits_and_the_deadlock():
     require_root_bpf()
     p, truth = _start_deadlock()
     try:
-        d = tmpdir()
-        out = os.path.join(d, "r.json")
-        r = subprocess.run([GILSCOPE, "-p", str(p.pid), "-d", "1", "--json", out],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=60)
-        assert r.returncode == 0, r.stderr
-        with open(out) as f:
-            rep = json.load(f)
+        r, rep = _trace_pid(p.pid, "-d", "1")
     finally:
         p.kill()
         p.wait()
-    shutil.rmtree(d, ignore_errors=True)
     w = _waits(rep)
     dur = rep["target"]["duration_ns"]
     for who, lock, owner in (("left", "lock_b", "right"), ("right", "lock_a", "left")):
@@ -325,19 +331,12 @@ def test_pid_of_a_thread_traces_its_process_and_says_so():
     (before: an empty report, exit 0)."""
     require_root_bpf()
     p, truth = _start_deadlock()
-    d = tmpdir()
     try:
-        out = os.path.join(d, "r.json")
-        r = subprocess.run([GILSCOPE, "-p", str(truth["left"]), "-d", "0.5", "--json", out],
-                           capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
-        assert "%d is a thread of process %d" % (truth["left"], truth["pid"]) in r.stderr
-        with open(out) as f:
-            rep = json.load(f)
+        r, rep = _trace_pid(truth["left"], "-d", "0.5")
     finally:
         p.kill()
         p.wait()
-        shutil.rmtree(d, ignore_errors=True)
+    assert "%d is a thread of process %d" % (truth["left"], truth["pid"]) in r.stderr
     assert rep["target"]["pid"] == truth["pid"], rep["target"]
     assert {t["tid"] for t in rep["threads"]} >= {truth["left"], truth["right"]}, rep["threads"]
     _check_cycle(rep, truth)
