@@ -46,6 +46,15 @@ struct gs_step {
 /* Call sites a thread can have open: its wait episode's and its cond wait's. */
 enum { GS_SITE_EP = 0, GS_SITE_COND = 1 };
 
+/* Can an event of @type concern a GIL at all?  (Mutex calls and futex
+ * wakes never do: the BPF side skips its GIL lookups for them.) */
+static inline int gs_gil_may_concern(__u32 type)
+{
+	return type == GS_EV_GIL_ACQUIRED || type == GS_EV_GIL_RELEASED ||
+	       type == GS_EV_COND_WAIT || type == GS_EV_COND_WAIT_RET ||
+	       type == GS_EV_FUTEX_WAIT || type == GS_EV_THREAD_EXIT;
+}
+
 /* Does @e concern the GIL whose mutex and condvar are @mutex and @cond?
  * (A cond wait's return and a thread's exit concern it when the thread
  * is known to it: the machine checks.) */

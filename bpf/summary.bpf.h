@@ -248,9 +248,9 @@ static __noinline void sum_event(void *ctx, const struct gs_step *e)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, tid = e->tid;
 	struct gs_env env = { .ctx = ctx };
-	struct gs_gil_config *gc;
+	struct gs_gil_config *gc = NULL;
 	struct gs_sum_thread *t;
-	struct gs_gil_figs *g;
+	struct gs_gil_figs *g = NULL;
 
 	if (!sum_in_window(e->ts))
 		return;
@@ -259,9 +259,11 @@ static __noinline void sum_event(void *ctx, const struct gs_step *e)
 		return;
 	count(GS_CNT_SUM_EVENTS);
 	/* the GIL's entry is made by user space, with the switch interval:
-	 * none, no GIL analysis */
-	gc = bpf_map_lookup_elem(&gils, &tgid);
-	g = gc ? bpf_map_lookup_elem(&sum_gils, &tgid) : NULL;
+	 * none, no GIL analysis (and a mutex call never looks) */
+	if (gs_gil_may_concern(e->type)) {
+		gc = bpf_map_lookup_elem(&gils, &tgid);
+		g = gc ? bpf_map_lookup_elem(&sum_gils, &tgid) : NULL;
+	}
 	gs_sum_step(&env, t, g, gc ? gc->mutex : 0, gc ? gc->cond : 0, e);
 }
 
