@@ -147,14 +147,17 @@ $(OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_USER) $(wildcard user/*.h) | $(OUTP
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_USER) -lelf -lz -lm -o $@
 
 fuzz: $(OUTPUT)/fuzz_tracefile $(OUTPUT)/fuzz_tracefile_chunks $(OUTPUT)/fuzz_elf \
-		$(OUTPUT)/gilscope $(OUTPUT)/tests/lockholder
+		$(OUTPUT)/gilscope $(OUTPUT)/tests/lockholder $(OUTPUT)/tests/deadlock
 	$(Q)mkdir -p $(OUTPUT)/corpus/tracefile $(OUTPUT)/corpus/tracefile_chunks $(OUTPUT)/corpus/elf
-	$(Q)rm -f $(OUTPUT)/corpus/tracefile/seed.gst
+	$(Q)rm -f $(OUTPUT)/corpus/tracefile/seed.gst $(OUTPUT)/corpus/tracefile/hung.gst
 	$(Q)if [ "$$(id -u)" = 0 ]; then $(OUTPUT)/gilscope -o $(OUTPUT)/corpus/tracefile/seed.gst \
-		--locks=all -- $(OUTPUT)/tests/lockholder -r 3 >/dev/null 2>&1 || true; fi
+		--locks=all -- $(OUTPUT)/tests/lockholder -r 3 >/dev/null 2>&1 || true; \
+		$(OUTPUT)/gilscope -o $(OUTPUT)/corpus/tracefile/hung.gst -d 0.5 \
+		-- $(OUTPUT)/tests/deadlock >/dev/null 2>&1 || true; fi
 	$(Q)cp traces/*.gst $(OUTPUT)/corpus/tracefile/ 2>/dev/null || true
 	$(Q)cp traces/*.gst tests/fuzz/seeds/*.gst $(OUTPUT)/corpus/tracefile_chunks/ 2>/dev/null || true
-	$(Q)cp $(OUTPUT)/corpus/tracefile/seed.gst $(OUTPUT)/corpus/tracefile_chunks/ 2>/dev/null || true
+	$(Q)cp $(OUTPUT)/corpus/tracefile/seed.gst $(OUTPUT)/corpus/tracefile/hung.gst \
+		$(OUTPUT)/corpus/tracefile_chunks/ 2>/dev/null || true
 	$(Q)cp $(OUTPUT)/tests/lockholder $(OUTPUT)/corpus/elf/ 2>/dev/null || true
 	$(Q)./tests/fuzz/run.sh $(OUTPUT)/fuzz_tracefile $(OUTPUT)/corpus/tracefile $(FUZZ_SECONDS)
 	$(Q)./tests/fuzz/run.sh $(OUTPUT)/fuzz_tracefile_chunks $(OUTPUT)/corpus/tracefile_chunks \
