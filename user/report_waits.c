@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "analysis.h"
 #include "deadlock.h"
@@ -31,6 +32,36 @@ static const char *lock_name(struct names *n, uint64_t addr, char *buf, size_t l
 	return buf;
 }
 
+/* A pool of idle workers can be hundreds of rows: the longest are shown. */
+#define WAIT_ROWS 20
+
+static uint64_t waited(const struct lock_open_wait *o)
+{
+	return o->end > o->start ? o->end - o->start : 0;
+}
+
+static int cmp_longest(const void *a, const void *b)
+{
+	const struct lock_open_wait *x = *(const struct lock_open_wait *const *)a;
+	const struct lock_open_wait *y = *(const struct lock_open_wait *const *)b;
+
+	if (waited(x) != waited(y))
+		return waited(x) < waited(y) ? 1 : -1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static const struct lock_open_wait **longest_first(const struct lock_open_wait *w, size_t nr)
+{
+	const struct lock_open_wait **rows = malloc(nr * sizeof(*rows));
+
+	if (!rows)
+		return NULL;
+	for (size_t i = 0; i < nr; i++)
+		rows[i] = &w[i];
+	qsort(rows, nr, sizeof(*rows), cmp_longest);
+	return rows;
+}
+
 static void print_thread(FILE *f, struct names *n, uint32_t tid)
 {
 	fprintf(f, "%u %s", tid, names__thread(n, tid));
@@ -42,18 +73,21 @@ void report_waits_text(FILE *f, const struct report_meta *m, struct analysis *a,
 	const struct lock_open_wait *w;
 	size_t nr = lockstats__open_waits(a->locks, &w), nc;
 	struct deadlock dl[MAX_CYCLES];
+	const struct lock_open_wait **rows;
 	bool before = false;
 	char b[2][80];
 
 	(void)m;
 	if (!nr)
 		return;
-	fprintf(f, "\nWaits in progress when tracing stopped:\n");
+	fprintf(f, "\nWaits in progress when tracing stopped%s:\n",
+		nr > WAIT_ROWS ? " (the longest first)" : "");
 	fprintf(f, "  %-8s %-16s %10s  %-32s %-8s %s\n", "TID", "COMM", "WAITED", "LOCK",
 		"KIND", "OWNER");
-	for (size_t i = 0; i < nr; i++) {
-		const struct lock_open_wait *o = &w[i];
-		uint64_t len = o->end > o->start ? o->end - o->start : 0;
+	rows = nr > WAIT_ROWS ? longest_first(w, nr) : NULL;
+	for (size_t i = 0; i < (rows ? WAIT_ROWS : nr); i++) {
+		const struct lock_open_wait *o = rows ? rows[i] : &w[i];
+		uint64_t len = waited(o);
 		int shown = 0;
 
 		fmt_ns(len, b[0], 32);	/* "1.20s": short */
@@ -76,6 +110,11 @@ void report_waits_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		}
 		if (shown)
 			fprintf(f, "\n");
+	}
+	if (rows) {
+		fprintf(f, "  ... and %zu more threads waiting: the JSON report lists every one\n",
+			nr - WAIT_ROWS);
+		free(rows);
 	}
 	if (before)
 		fprintf(f, "  (>=: the wait began before tracing did, so its start is not known)\n");
