@@ -204,21 +204,13 @@ static void on_name(void *ctx, int kind, uint64_t key, const char *name)
 /* The drain at the stop may take this long; the rest is counted as lost. */
 #define DRAIN_BUDGET_NS (1000ULL * 1000 * 1000)
 
-static int on_record(void *ctx, void *data, size_t size)
+/* One record into the recording and the analysis, from the ring buffer
+ * or made at the stop (waits in progress). */
+static void take_record(struct session *s, void *data, size_t size)
 {
-	struct session *s = ctx;
 	struct gs_event_hdr *h = data;
 	struct gs_open_wait_event w;
 
-	if (s->discard) {
-		s->meta->lost_at_stop++;
-		return 0;
-	}
-	/* a stop asked, or this poll's time used up: hand back (a callback's
-	 * negative return ends ring_buffer__poll; the record stays unread) */
-	if (exiting || (++s->since_check >= POLL_CHECK_EVERY &&
-			!(s->since_check = 0) && now_ns() >= s->poll_end))
-		return -ECANCELED;
 	/* the ring buffer is mapped read-only: repair a copy */
 	if ((h->type == GS_EV_FUTEX_WAIT && size == sizeof(w.w)) ||
 	    (h->type == GS_EV_FUTEX_WAIT_OPEN && size == sizeof(w))) {
@@ -230,13 +222,40 @@ static int on_record(void *ctx, void *data, size_t size)
 		data = &w;
 	}
 	if (h->ts < s->from || (s->until && gs_event_time(h) > s->until))
-		return 0;
+		return;
 	names__note_event(s->names, data, size);
 	s->records++;
 	if (s->wr)
 		gst_writer__add(s->wr, data, size);
 	if (s->analyse)
 		analysis__push(&s->an, data, size);
+}
+
+/* A stop asked, or this poll's time used up (checked every
+ * POLL_CHECK_EVERY records: the clock is cheap, not free). */
+static bool poll_over(struct session *s)
+{
+	if (exiting)
+		return true;
+	if (++s->since_check < POLL_CHECK_EVERY)
+		return false;
+	s->since_check = 0;
+	return now_ns() >= s->poll_end;
+}
+
+/* The ring buffer's callback: a negative return ends ring_buffer__poll()
+ * and leaves the record unread. */
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+
+	if (s->discard) {
+		s->meta->lost_at_stop++;
+		return 0;
+	}
+	if (poll_over(s))
+		return -ECANCELED;
+	take_record(s, data, size);
 	return 0;
 }
 
@@ -346,7 +365,7 @@ void session__run(struct session *s)
 
 static void emit_record(void *ctx, void *rec, size_t size)
 {
-	on_record(ctx, rec, size);
+	take_record(ctx, rec, size);
 }
 
 int session__stop(struct session *s)
@@ -384,7 +403,6 @@ int session__stop(struct session *s)
 			(unsigned long long)meta->lost_at_stop);
 	}
 	s->discard = false;
-	s->poll_end = UINT64_MAX;
 	/* the waits that never returned, as records of their own */
 	inflight__emit(&s->pre, pid, tracer__futex_calls_fd(&s->tr), meta->start_ts,
 		       meta->end_ts, emit_record, s);
