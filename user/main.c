@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* gilscope: an eBPF tracer of lock contention and of CPython's GIL. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "export.h"
 #include "live.h"
@@ -30,6 +31,9 @@ int main(int argc, char **argv)
 		argv++;
 		argv[0] = name;
 	}
+	/* argp wraps at 79 columns: "Try `gilscope refcount --help' or ..."
+	 * would take two lines (a user's own ARGP_HELP_FMT wins) */
+	setenv("ARGP_HELP_FMT", "rmargin=100", 0);
 	options_parse(argc, argv, &env, mode);
 	switch (mode) {
 	case MODE_REPORT:
