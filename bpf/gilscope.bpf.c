@@ -138,13 +138,6 @@ static __always_inline void fill_hdr(struct gs_event_hdr *h, __u32 type,
 	h->ts = ts;
 }
 
-static __always_inline bool is_wait_cmd(__u32 cmd)
-{
-	return cmd == GS_FUTEX_WAIT || cmd == GS_FUTEX_WAIT_BITSET ||
-	       cmd == GS_FUTEX_LOCK_PI || cmd == GS_FUTEX_LOCK_PI2 ||
-	       cmd == GS_FUTEX_WAIT_REQUEUE_PI;
-}
-
 static __always_inline bool is_wake_cmd(__u32 cmd)
 {
 	return cmd == GS_FUTEX_WAKE || cmd == GS_FUTEX_WAKE_BITSET ||
@@ -163,7 +156,7 @@ int futex_enter(struct trace_event_raw_sys_enter *ctx)
 	if (!tid)
 		return 0;
 	cmd = (__u32)ctx->args[1] & GS_FUTEX_CMD_MASK;
-	if (!is_wait_cmd(cmd) && !is_wake_cmd(cmd))
+	if (!gs_futex_is_wait(cmd) && !is_wake_cmd(cmd))
 		return 0;
 	c = bpf_map_lookup_elem(&scratch, &zero);
 	if (!c)
@@ -176,7 +169,7 @@ int futex_enter(struct trace_event_raw_sys_enter *ctx)
 	c->nr_frames = 0;
 	c->nr_stack = 0;
 	c->sp = 0;
-	if (is_wait_cmd(cmd)) {
+	if (gs_futex_is_wait(cmd)) {
 		/* glibc's pthread_mutex_t: __lock at 0, __owner at 8 */
 		bpf_probe_read_user(&c->owner_tid, sizeof(c->owner_tid),
 				    (void *)(c->uaddr + 8));
@@ -223,13 +216,13 @@ int futex_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!c)
 		return 0;
 	if (summary) {
-		sum_futex(ctx, tid, c, is_wait_cmd(c->op & GS_FUTEX_CMD_MASK),
+		sum_futex(ctx, tid, c, gs_futex_is_wait(c->op & GS_FUTEX_CMD_MASK),
 			  bpf_ktime_get_ns());
 		bpf_map_delete_elem(&futex_calls, &tid);
 		return 0;
 	}
 	/* two reservations: the verifier wants a constant size each */
-	if (is_wait_cmd(c->op & GS_FUTEX_CMD_MASK)) {
+	if (gs_futex_is_wait(c->op & GS_FUTEX_CMD_MASK)) {
 		struct gs_futex_wait_event *w = reserve(sizeof(*w));
 
 		if (w) {

@@ -61,6 +61,15 @@ enum gs_event_type {
 #define GS_FUTEX_CMP_REQUEUE_PI	12
 #define GS_FUTEX_LOCK_PI2	13
 
+/* A futex(2) command (flags masked off) that sleeps until woken: what the
+ * BPF side times, and what user space looks for in a hung thread. */
+static inline int gs_futex_is_wait(__u32 cmd)
+{
+	return cmd == GS_FUTEX_WAIT || cmd == GS_FUTEX_WAIT_BITSET ||
+	       cmd == GS_FUTEX_LOCK_PI || cmd == GS_FUTEX_LOCK_PI2 ||
+	       cmd == GS_FUTEX_WAIT_REQUEUE_PI;
+}
+
 struct gs_event_hdr {
 	__u32 type;		/* enum gs_event_type */
 	__u32 tid;		/* kernel pid of the thread */

@@ -1012,6 +1012,8 @@ static const char *segment_bytes(struct elf_file *ef, size_t i, int *err)
 {
 	const struct elf_segment *s = &ef->segs[i];
 
+	if (ef->image)		/* already in memory */
+		return ef->image + s->offset;
 	if (!ef->seg_bytes) {
 		ef->seg_bytes = calloc(ef->nr_segs, sizeof(*ef->seg_bytes));
 		ef->seg_err = calloc(ef->nr_segs, sizeof(*ef->seg_err));
@@ -1028,8 +1030,6 @@ static const char *segment_bytes(struct elf_file *ef, size_t i, int *err)
 		*err = ef->seg_err[i];
 		return ef->seg_bytes[i];
 	}
-	if (ef->image)		/* already in memory */
-		return ef->image + s->offset;
 	ef->seg_bytes[i] = malloc(s->filesz ? s->filesz : 1);
 	if (!ef->seg_bytes[i]) {
 		*err = -ENOMEM;

@@ -12,10 +12,7 @@
 
 static bool is_wait(uint32_t op)
 {
-	uint32_t cmd = op & GS_FUTEX_CMD_MASK;
-
-	return cmd == GS_FUTEX_WAIT || cmd == GS_FUTEX_WAIT_BITSET || cmd == GS_FUTEX_LOCK_PI ||
-	       cmd == GS_FUTEX_LOCK_PI2 || cmd == GS_FUTEX_WAIT_REQUEUE_PI;
+	return gs_futex_is_wait(op & GS_FUTEX_CMD_MASK);
 }
 
 /* "202 0xUADDR 0xOP 0xVAL 0x.. 0x.. 0x.. 0xSP 0xPC": the syscall number,

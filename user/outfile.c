@@ -32,8 +32,8 @@ static int check(const char *path, bool force, bool regular_only)
 		}
 		if (!S_ISREG(st.st_mode) && (regular_only || !S_ISCHR(st.st_mode))) {
 			fprintf(stderr, "gilscope: %s is not a regular file (%s): give a file name%s\n",
-				path, S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) ?
-				"a device" : S_ISSOCK(st.st_mode) ? "a socket" : "a device",
+				path, S_ISFIFO(st.st_mode) ? "a FIFO" :
+				S_ISSOCK(st.st_mode) ? "a socket" : "a device",
 				regular_only ? "" : ", or - for standard output");
 			return -EINVAL;
 		}

@@ -75,6 +75,9 @@ struct analysis;
 struct names;
 struct json;
 
+/* The first of @frames outside the C library's lock internals: the call
+ * site a reader wants to see (0 when all are inside). */
+uint32_t report_site_index(struct names *n, const uint64_t *frames, uint32_t nr);
 /* The target had no dynamic glibc to probe (its pthread figures are unknown). */
 bool report_no_libc(const struct report_meta *m);
 void report_add_probe(struct report_meta *m, const char *kind,

@@ -28,12 +28,10 @@ bool report_no_libc(const struct report_meta *m)
 	return false;
 }
 
-/* The first frame outside the C library's lock internals: the call site
- * a reader wants to see. */
-static uint32_t site_index(struct names *n, const struct lock_caller *c)
+uint32_t report_site_index(struct names *n, const uint64_t *frames, uint32_t nr)
 {
-	for (uint32_t i = 0; i < c->nr_frames; i++) {
-		const char *s = names__code(n, c->frames[i]);
+	for (uint32_t i = 0; i < nr; i++) {
+		const char *s = names__code(n, frames[i]);
 
 		if (strncmp(s, "libc.so", 7) && strncmp(s, "libpthread", 10))
 			return i;
@@ -79,7 +77,7 @@ static void print_lock(FILE *f, const struct report_meta *m, struct names *n,
 
 		if (!c->count)
 			continue;
-		uint32_t site = site_index(n, c);
+		uint32_t site = report_site_index(n, c->frames, c->nr_frames);
 
 		fprintf(f, "      %6llu x %9s  ", (unsigned long long)c->count,
 			fmt_ns(c->wait_ns, b[5], 32));

@@ -16,11 +16,6 @@
 #define MAX_CYCLES 16
 #define STACK_SHOWN 4
 
-static bool is_libc_frame(const char *s)
-{
-	return !strncmp(s, "libc.so", 7) || !strncmp(s, "libpthread", 10);
-}
-
 /* The lock's name, else its address. */
 static const char *lock_name(struct names *n, uint64_t addr, char *buf, size_t len)
 {
@@ -88,7 +83,7 @@ void report_waits_text(FILE *f, const struct report_meta *m, struct analysis *a,
 	for (size_t i = 0; i < (rows ? WAIT_ROWS : nr); i++) {
 		const struct lock_open_wait *o = rows ? rows[i] : &w[i];
 		uint64_t len = waited(o);
-		int shown = 0;
+		uint32_t site = report_site_index(n, o->frames, o->nr_frames);
 
 		fmt_ns(len, b[0], 32);	/* "1.20s": short */
 		snprintf(b[1], sizeof(b[1]), "%s%.32s", o->start_known ? "" : ">= ", b[0]);
@@ -100,15 +95,11 @@ void report_waits_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		else
 			fprintf(f, "-");
 		fprintf(f, "\n");
-		for (uint32_t k = 0; k < o->nr_frames && shown < STACK_SHOWN; k++) {
-			const char *s = names__code(n, o->frames[k]);
-
-			if (is_libc_frame(s) && k + 1 < o->nr_frames)
-				continue;	/* the lock's internals, as in call sites */
-			fprintf(f, "%s%s", shown ? " <- " : "           at ", s);
-			shown++;
-		}
-		if (shown)
+		/* from the call site, as the lock table's call sites are shown */
+		for (uint32_t k = site; k < o->nr_frames && k < site + STACK_SHOWN; k++)
+			fprintf(f, "%s%s", k > site ? " <- " : "           at ",
+				names__code(n, o->frames[k]));
+		if (o->nr_frames)
 			fprintf(f, "\n");
 	}
 	if (rows) {

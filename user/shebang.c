@@ -10,14 +10,16 @@
 #define MAX_DEPTH 4	/* the kernel allows 4 levels of interpreters too */
 #define MAX_EXTRA 8
 
-/* @name along PATH (or as is, with a '/'), made absolute. */
-static int which(const char *name, char *out, size_t len)
+int shebang__which(const char *name, char *out, size_t len)
 {
 	const char *path = getenv("PATH");
 	char cand[4096];
 
-	if (strchr(name, '/'))
-		return realpath(name, out) && strlen(out) < len ? 0 : -ENOENT;
+	if (strchr(name, '/')) {
+		if (!realpath(name, out))
+			return -errno;
+		return strlen(out) < len ? 0 : -ENAMETOOLONG;
+	}
 	for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
 		const char *e = strchr(p, ':');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -40,7 +42,7 @@ static int pyenv_real(const char *path, char *out, size_t len)
 	FILE *p;
 	int err = -ENOEXEC;
 
-	if (!base || !strstr(path, "/shims/") || which("pyenv", pyenv, sizeof(pyenv)))
+	if (!base || !strstr(path, "/shims/") || shebang__which("pyenv", pyenv, sizeof(pyenv)))
 		return -ENOENT;
 	/* the name is a file name from PATH, but quote it all the same */
 	if (strchr(base + 1, '\''))
@@ -107,11 +109,11 @@ int shebang__resolve(const char *path, char **argv, char *out, size_t len,
 		 * as the user named it, as the kernel would pass it) */
 		extra[nr_extra++] = strdup(!depth && strchr(argv[0], '/') ? argv[0] : cur);
 		if (!strcmp(interp, "/usr/bin/env") && arg[0] && arg[0] != '-') {
-			err = which(arg, cur, sizeof(cur));	/* #!/usr/bin/env python3 */
+			err = shebang__which(arg, cur, sizeof(cur));	/* #!/usr/bin/env python3 */
 		} else {
 			if (arg[0])
 				extra[nr_extra++] = strdup(arg);
-			err = which(interp, cur, sizeof(cur));
+			err = shebang__which(interp, cur, sizeof(cur));
 		}
 		if (err)
 			goto fail;

@@ -19,5 +19,9 @@
 int shebang__resolve(const char *path, char **argv, char *out, size_t len,
 		     char ***out_argv);
 void shebang__free(char **argv);
+/* @name as execvp finds it: along PATH (default /usr/local/bin:/usr/bin:
+ * /bin), or as is when it has a '/'; made absolute into @out (at least
+ * PATH_MAX bytes).  0, or -errno (-ENOENT: not on PATH). */
+int shebang__which(const char *name, char *out, size_t len);
 
 #endif

@@ -15,31 +15,12 @@
 
 static int resolve_exe(const char *name, char *out, size_t len)
 {
-	const char *path = getenv("PATH");
 	struct stat st;
+	int err = shebang__which(name, out, len);
 
-	if (strchr(name, '/')) {
-		if (!realpath(name, out))
-			return -errno;
-		goto check;
-	}
-	if (!path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (const char *p = path; *p;) {
-		const char *e = strchr(p, ':');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		char cand[4096];
-
-		snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, n ? p : ".", name);
-		if (access(cand, X_OK) == 0 && realpath(cand, out))
-			goto check;
-		p += n + (e ? 1 : 0);
-		if (!e)
-			break;
-	}
-	return -ENOENT;
-check:
-	if (strlen(out) >= len || stat(out, &st) || !S_ISREG(st.st_mode))
+	if (err)
+		return err;
+	if (stat(out, &st) || !S_ISREG(st.st_mode))
 		return -ENOENT;
 	if (access(out, X_OK))
 		return -EACCES;

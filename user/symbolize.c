@@ -501,6 +501,13 @@ int symbolizer__sym_addr(struct symbolizer *s, const char *module_prefix,
 	return err;
 }
 
+const struct proc_map *symbolizer__mapping(struct symbolizer *s, uint64_t addr)
+{
+	bool reread = false;
+
+	return find_map(s, addr, &reread);
+}
+
 const char *symbolizer__module(struct symbolizer *s, uint64_t addr)
 {
 	bool reread = false;

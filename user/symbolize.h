@@ -47,6 +47,9 @@ void symbolizer__preload(struct symbolizer *s);
 
 /* The basename of the file mapped at @addr, or NULL. */
 const char *symbolizer__module(struct symbolizer *s, uint64_t addr);
+/* The mapping holding @addr (as /proc/PID/maps had it when last read), or NULL. */
+struct proc_map;
+const struct proc_map *symbolizer__mapping(struct symbolizer *s, uint64_t addr);
 
 /* True when @addr looks like a return address: inside an executable file
  * mapping, right after a call instruction (e8 rel32, ff /2 forms).  For

@@ -130,12 +130,13 @@ static int attach_tp(struct tracer *t, struct bpf_program *p, const char *cat,
 
 	err = add_link(t, bpf_program__attach_tracepoint(p, cat, name));
 	if (err) {
-		if (access("/sys/kernel/tracing/events", F_OK) && errno == EACCES)
+		int missing = access("/sys/kernel/tracing/events", F_OK) ? errno : 0;
+
+		if (missing == EACCES)
 			fprintf(stderr, "gilscope: tracefs (/sys/kernel/tracing) is not readable "
 				"here: run as root, or make it readable (the tracepoints' ids "
 				"are read from it)\n");
-		else if (access("/sys/kernel/tracing/events", F_OK) &&
-			 access("/sys/kernel/debug/tracing/events", F_OK))
+		else if (missing && access("/sys/kernel/debug/tracing/events", F_OK))
 			fprintf(stderr, "gilscope: tracefs is not mounted: run "
 				"'mount -t tracefs tracefs /sys/kernel/tracing' and retry\n");
 		else

@@ -109,7 +109,6 @@ check:
 
 int watch__resolve(struct watchset *w, pid_t pid, char *const *specs, int nr)
 {
-	struct proc_maps pm = {0};
 	struct symbolizer *s = NULL;
 	int err = 0;
 
@@ -124,20 +123,13 @@ int watch__resolve(struct watchset *w, pid_t pid, char *const *specs, int nr)
 			strerror(-err));
 		return err;
 	}
-	err = proc_maps__read(pid, &pm);
-	if (err) {
-		fprintf(stderr, "gilscope: cannot read process %d's mappings: %s\n", pid,
-			strerror(-err));
-		symbolizer__free(s);
-		return err;
-	}
 	w->nr = 0;
 	for (int i = 0; i < nr && !err; i++) {
 		const struct proc_map *m;
 
 		err = resolve_one(s, specs[i], &w->obj[w->nr]);
 		/* a watchpoint on unmapped memory would just count 0 writes */
-		m = err ? NULL : proc_maps__find(&pm, w->obj[w->nr].addr);
+		m = err ? NULL : symbolizer__mapping(s, w->obj[w->nr].addr);
 		if (!err && (!m || m->perms[1] != 'w')) {
 			fprintf(stderr, "gilscope: --object %s: process %d has no writable memory "
 				"at 0x%" PRIx64 ": give the address of a live object (id(obj))\n",
@@ -153,7 +145,6 @@ int watch__resolve(struct watchset *w, pid_t pid, char *const *specs, int nr)
 			w->nr++;
 	}
 	symbolizer__free(s);
-	proc_maps__free(&pm);
 	return err;
 }
 
