@@ -282,21 +282,12 @@ static int find_gildemo(struct py_target *t, struct gil_location *out,
 	return 0;
 }
 
-/* Opens the file behind mapping @m as the target sees it. */
+/* Opens the file behind mapping @m as the target maps it. */
 static int open_mapped_elf(pid_t pid, const struct proc_map *m, struct elf_file **ef)
 {
 	char path[PATH_MAX + 64];
-	size_t n = strlen(m->path), d = strlen(PROC_DELETED);
-	int err;
+	int err = proc_map_path(pid, m, path, sizeof(path));
 
-	if (n > d && !strcmp(m->path + n - d, PROC_DELETED)) {
-		/* replaced since it was mapped (a package upgrade): the
-		 * mapping still holds the old file */
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
-			 pid, m->start, m->end);
-		return elf_file__open(path, ef);
-	}
-	err = proc_root_path(pid, m->path, path, sizeof(path));
 	return err ?: elf_file__open(path, ef);
 }
 

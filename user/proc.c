@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include "proc.h"
 
@@ -34,8 +37,9 @@ static char *parse_map_line(char *line, struct proc_map *m)
 	char *p;
 	int n = 0;
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %*x:%*x %" SCNu64 "%n",
-		   &m->start, &m->end, m->perms, &m->offset, &m->inode, &n) != 5 || !n)
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 "%n",
+		   &m->start, &m->end, m->perms, &m->offset, &m->dev_major, &m->dev_minor,
+		   &m->inode, &n) != 7 || !n)
 		return NULL;
 	if (m->end < m->start)
 		return NULL;
@@ -163,6 +167,57 @@ int proc_root_path(pid_t pid, const char *path, char *buf, size_t len)
 
 	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* @path is the file of mapping @m: the same inode on the same device. */
+static bool same_file(const char *path, const struct proc_map *m)
+{
+	struct stat st;
+
+	return !stat(path, &st) && st.st_ino == m->inode &&
+	       major(st.st_dev) == m->dev_major && minor(st.st_dev) == m->dev_minor;
+}
+
+/*
+ * /proc/PID/maps prints a path as the reader's root sees it when the
+ * target's root is below it (a chroot), as the target sees it when its
+ * root is elsewhere (a container's mount namespace), with " (deleted)"
+ * once the file is replaced.  /proc/PID/map_files/START-END is the
+ * mapping's own file in every case; it needs CAP_SYS_ADMIN (which
+ * uprobes need anyway), so without it the two readings of the printed
+ * path are tried, each accepted only if it is the mapped inode.
+ */
+int proc_map_path(pid_t pid, const struct proc_map *m, char *buf, size_t len)
+{
+	char path[PATH_MAX + 64], name[PATH_MAX];
+	size_t n, d = strlen(PROC_DELETED);
+	struct stat st;
+
+	if (m->path[0] != '/')
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
+		 m->start, m->end);
+	if (!stat(path, &st))
+		goto found;
+	n = strlen(m->path);
+	if (n >= sizeof(name))
+		return -ENAMETOOLONG;
+	memcpy(name, m->path, n + 1);
+	if (n > d && !strcmp(name + n - d, PROC_DELETED))
+		name[n - d] = 0;	/* the same name may hold the file again */
+	if (!proc_root_path(pid, name, path, sizeof(path)) && same_file(path, m))
+		goto found;
+	snprintf(path, sizeof(path), "%s", name);
+	if (same_file(path, m))
+		goto found;
+	if (!proc_is_alive(pid))
+		return -ESRCH;
+	return -ENOENT;
+found:
+	if (strlen(path) >= len)
+		return -ENAMETOOLONG;
+	memcpy(buf, path, strlen(path) + 1);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 struct proc_map {
 	uint64_t start, end, offset;
 	uint64_t inode;
+	unsigned dev_major, dev_minor;	/* the device holding the inode */
 	char perms[5];		/* "r-xp" */
 	char *path;		/* as /proc/PID/maps prints it; "" if none */
 };
@@ -40,6 +41,14 @@ const struct proc_map *proc_maps__find_lib(const struct proc_maps *pm,
 
 /* "/proc/PID/root" + @path into @buf: the file as the target sees it. */
 int proc_root_path(pid_t pid, const char *path, char *buf, size_t len);
+
+/*
+ * A path that opens the file of mapping @m (a file mapping) as the
+ * target maps it: for a container, a chroot, or a file deleted since it
+ * was mapped, for reading and for attaching uprobes alike.  0, -ENOENT
+ * when no path reaches that inode, -ESRCH when the process is gone.
+ */
+int proc_map_path(pid_t pid, const struct proc_map *m, char *buf, size_t len);
 
 /* The thread's comm ("?" when it cannot be read). */
 int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len);

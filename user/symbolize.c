@@ -230,27 +230,14 @@ void symbolizer__watch_maps(struct symbolizer *s, const volatile uint64_t *gen)
 static int open_module(struct symbolizer *s, struct sym_module *mod,
 		       const struct proc_map *m)
 {
-	char path[PATH_MAX + 64], gone[PATH_MAX];
+	char path[PATH_MAX + 64];
 	int err;
 
 	if (mod->err <= 0)
 		return mod->err;
-	if (is_deleted(mod->path)) {
-		/* the file is gone from the tree but the mapping still holds it */
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
-			 s->pid, m->start, m->end);
-		err = elf_file__open(path, &mod->ef);
-		if (!err)
-			goto done;
-		/* map_files wants CAP_SYS_ADMIN: try the path, a file may be back */
-		snprintf(gone, sizeof(gone), "%.*s",
-			 (int)(strlen(mod->path) - strlen(PROC_DELETED)), mod->path);
-		err = proc_root_path(s->pid, gone, path, sizeof(path));
-	} else {
-		err = proc_root_path(s->pid, mod->path, path, sizeof(path));
-	}
+	/* a container's, a chroot's, or a file deleted since it was mapped */
+	err = proc_map_path(s->pid, m, path, sizeof(path));
 	err = err ?: elf_file__open(path, &mod->ef);
-done:
 	mod->err = err;
 	return err;
 }

@@ -108,8 +108,8 @@ static int run_to_interpreter_ready(struct tracer *tr, struct spawn *sp)
 		return 0;	/* no interpreter we know: trace from the entry */
 	m = proc_maps__find(&pm, addr);
 	if (m && m->path[0] == '/') {
-		proc_root_path(sp->pid, m->path, path, sizeof(path));
-		err = tracer__attach_stop(tr, sp->pid, path, addr - m->start + m->offset);
+		err = proc_map_path(sp->pid, m, path, sizeof(path));
+		err = err ?: tracer__attach_stop(tr, sp->pid, path, addr - m->start + m->offset);
 		err = err ?: spawn__run_to_stop(sp);
 		if (err == -ECHILD)
 			fprintf(stderr, "gilscope: '%s' exited before its interpreter was ready\n",

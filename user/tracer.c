@@ -289,8 +289,8 @@ int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil
 		goto cleanup;
 	}
 	module = strrchr(libc->path, '/') ? strrchr(libc->path, '/') + 1 : libc->path;
-	proc_root_path(pid, libc->path, path, sizeof(path));
-	err = elf_file__open(path, &ef);
+	err = proc_map_path(pid, libc, path, sizeof(path));
+	err = err ?: elf_file__open(path, &ef);
 	if (err) {
 		fprintf(stderr, "gilscope: cannot read %s: %s\n", path, strerror(-err));
 		goto cleanup;
