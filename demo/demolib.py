@@ -6,10 +6,12 @@ Every figure a demo prints comes from gilscope's JSON report or from the
 workload's own measurements (its stdout JSON), never from canned text."""
 import argparse
 import glob
+import hashlib
 import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -40,40 +42,243 @@ def need_root():
         sys.exit("demo: %s is not built: run 'make' first" % GILSCOPE)
 
 
-def pythons():
-    """[(version, path)] of every CPython 3.8-3.13 here, found at run time:
-    Debian's python3 first, then pyenv's.  (The tests find them here too.)"""
-    found, seen = [], set()
-    cands = ["/usr/bin/python3"]
+# Where tests/pythons/sid-root.sh and build-nogil.sh keep what they make
+# (outside the clone, kept between runs; the finder never makes them).
+CACHE = os.environ.get("GILSCOPE_CACHE", "/var/cache/gilscope")
+SID_ROOT = os.path.join(CACHE, "sid-root")
+NOGIL = os.path.join(CACHE, "nogil")
+IN_CONTAINER = os.path.join(ROOT, "tests", "pythons", "in-container.sh")
+# where a root's Pythons see this clone's workloads (one directory per clone)
+STAGE = "/opt/gilscope/%s-%s" % (os.path.basename(ROOT),
+                                 hashlib.sha1(os.path.realpath(ROOT).encode()).hexdigest()[:8])
+_PROBE = ("import sys; print('%d.%d.%d' % sys.version_info[:3]); "
+          "print(int(bool(getattr(sys.flags, 'nogil', False) or "
+          "(hasattr(sys, '_is_gil_enabled') and not sys._is_gil_enabled()))))")
+
+
+class Python:
+    """One interpreter the tests and demos can run a workload on.
+
+    label     "debian-3.11.2", "pyenv-3.13.0", "sid-3.14.10-chroot",
+              "sid-3.14.10-container", "nogil-3.9.10"
+    version   "3.14.10"; vinfo (3, 14, 10)
+    origin    "debian", "pyenv", "sid", "nogil"
+    mode      "host" (run as is), "chroot" (chroot ROOT exe: the same mount
+              namespace) or "container" (its own mount namespace, ROOT
+              bind-mounted on itself and pivot_root'ed into, /proc mounted:
+              tests/pythons/in-container.sh)
+    exe       the interpreter's path as the launched process sees it
+    root      the host directory it runs in (None for "host")
+    host_exe  the interpreter's file on the host (root + exe)
+    has_gil   False for a free-threaded build (nogil)
+    stripped  the executable has no .symtab (distro builds)
+
+    argv(script, *args) is the whole command: launcher, interpreter, the
+    script's path inside the root.  path_in(host path) and host_path(path
+    inside) map files between the two sides; tmpdir() makes a directory
+    both can reach (for files the workload writes)."""
+
+    def __init__(self, origin, version, exe, mode="host", root=None, has_gil=True):
+        self.origin, self.version, self.exe, self.mode, self.root = \
+            origin, version, exe, mode, root
+        self.vinfo = tuple(int(x) for x in version.split("."))
+        self.has_gil = has_gil
+        self.host_exe = exe if root is None else os.path.join(root, exe.lstrip("/"))
+        self.stripped = not elf_has_symtab(self.host_exe)
+        self.label = "%s-%s%s" % (origin, version, "" if mode == "host" else "-" + mode)
+
+    def __repr__(self):
+        return "<Python %s>" % self.label
+
+    def launcher(self):
+        if self.mode == "chroot":
+            return ["chroot", self.root]
+        if self.mode == "container":
+            return ["unshare", "--mount", "--propagation", "private", IN_CONTAINER, self.root]
+        return []
+
+    def cmd(self, *args):
+        """The interpreter with arguments taken as they are (-c CODE, ...)."""
+        return self.launcher() + [self.exe] + [str(a) for a in args]
+
+    def argv(self, script, *args):
+        """Runs the host file script with args (strings, passed as they
+        are: map paths among them with path_in)."""
+        return self.cmd(self.path_in(script), *args)
+
+    def path_in(self, host_path):
+        """Where the interpreter sees host_path: itself on the host; inside
+        a root, a path under it, or a file of this clone (copied, with the
+        .py files beside it, under /opt/gilscope/CLONE-HASH)."""
+        p = os.path.realpath(host_path)
+        if self.root is None:
+            return p
+        root = os.path.realpath(self.root)
+        if p.startswith(root + "/"):
+            return p[len(root):]
+        if p.startswith(os.path.realpath(ROOT) + "/"):
+            rel = os.path.relpath(p, os.path.realpath(ROOT))
+            stage_dir(os.path.dirname(p), os.path.join(root, STAGE.lstrip("/"),
+                                                        os.path.dirname(rel)))
+            return os.path.join(STAGE, rel)
+        raise ValueError("%s is not visible inside %s (put it under the root, e.g. "
+                         "in py.tmpdir())" % (host_path, self.root))
+
+    def host_path(self, path):
+        """The host's path of a file the interpreter names path."""
+        return path if self.root is None else os.path.join(self.root, path.lstrip("/"))
+
+    def tmpdir(self):
+        """A fresh directory the interpreter can write to; its host path."""
+        base = None if self.root is None else self.host_path("/tmp")
+        return tempfile.mkdtemp(prefix="gilscope-", dir=base)
+
+
+def elf_has_symtab(path):
+    """Whether the ELF file at path has a .symtab section (an unstripped build)."""
+    try:
+        with open(path, "rb") as f:
+            h = f.read(64)
+            if h[:4] != b"\x7fELF" or h[4] != 2:
+                return False
+            shoff, = struct.unpack_from("<Q", h, 0x28)
+            shentsize, shnum = struct.unpack_from("<HH", h, 0x3a)
+            f.seek(shoff)
+            sh = f.read(shentsize * shnum)
+    except OSError:
+        return False
+    return any(struct.unpack_from("<I", sh, i * shentsize + 4)[0] == 2   # SHT_SYMTAB
+               for i in range(shnum))
+
+
+def stage_dir(src, dst):
+    """Copies src's .py files to dst where they differ (a file at a time,
+    through a temporary name: concurrent runs never see half a file)."""
+    os.makedirs(dst, exist_ok=True)
+    for fn in os.listdir(src):
+        if not fn.endswith(".py"):
+            continue
+        s, t = os.path.join(src, fn), os.path.join(dst, fn)
+        with open(s, "rb") as f:
+            data = f.read()
+        try:
+            with open(t, "rb") as f:
+                if f.read() == data:
+                    continue
+        except OSError:
+            pass
+        tmp = "%s.%d.tmp" % (t, os.getpid())
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, t)
+
+
+def probe(cmd):
+    """(version, has_gil) of the interpreter cmd runs, or None."""
+    try:
+        r = subprocess.run(cmd + ["-c", _PROBE], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True, timeout=60)
+    except OSError:
+        return None
+    lines = r.stdout.split()
+    if r.returncode or len(lines) != 2:
+        return None
+    return lines[0], lines[1] == "0"
+
+
+_found = None
+
+
+def find_all():
+    """(every Python here, [(what, why it is missing)]), found at run time
+    and once a process: Debian's /usr/bin/python3, pyenv builds 3.8 and
+    later, the sid root's python3.N (each in chroot and container mode)
+    and nogil, the last two only where their cache directories are
+    complete (tests/pythons/sid-root.sh and build-nogil.sh make them)."""
+    global _found
+    if _found is not None:
+        return _found
+    found, missing, seen = [], [], set()
+    cands = [("debian", "/usr/bin/python3")]
     for root in (os.environ.get("PYENV_ROOT", ""), os.path.expanduser("~/.pyenv"),
                  "/root/.pyenv"):
         if root:
-            cands += sorted(glob.glob(os.path.join(root, "versions", "*", "bin", "python3.*")))
-    for p in cands:
+            cands += [("pyenv", p) for p in
+                      sorted(glob.glob(os.path.join(root, "versions", "*", "bin", "python3.*")))]
+    for origin, p in cands:
         if not re.search(r"python3(\.\d+)?$", p) or not os.access(p, os.X_OK):
             continue
         real = os.path.realpath(p)
         if real in seen:
             continue
-        r = subprocess.run([p, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        if r.returncode or not (8 <= int(r.stdout.split(".")[1]) <= 13):
+        got = probe([p])
+        if not got or int(got[0].split(".")[1]) < 8:
             continue
         seen.add(real)
-        found.append((r.stdout.strip(), p))
-    return found
+        found.append(Python(origin, got[0], p, has_gil=got[1]))
+    found.sort(key=lambda p: (p.origin != "debian", p.vinfo))
+
+    if not os.path.exists(os.path.join(SID_ROOT, ".gilscope-complete")):
+        missing.append(("sid", "no sid root at %s (tests/pythons/sid-root.sh makes it)"
+                        % SID_ROOT))
+    elif os.geteuid() != 0:
+        missing.append(("sid", "the sid root's Pythons run under chroot: needs root"))
+    else:
+        exes = sorted((p for p in glob.glob(os.path.join(SID_ROOT, "usr", "bin", "python3.*"))
+                       if re.search(r"/python3\.\d+$", p)),
+                      key=lambda p: int(p.rsplit(".", 1)[1]))
+        for p in exes:
+            exe = p[len(SID_ROOT):]
+            got = probe(["chroot", SID_ROOT, exe])
+            if not got:
+                missing.append(("sid", "%s does not run under chroot" % p))
+                continue
+            for mode in ("chroot", "container"):
+                found.append(Python("sid", got[0], exe, mode, SID_ROOT, got[1]))
+
+    nogil = os.path.join(NOGIL, "bin", "python3.9")
+    if not os.path.exists(os.path.join(NOGIL, ".gilscope-complete")):
+        missing.append(("nogil", "no nogil build at %s (tests/pythons/build-nogil.sh makes it)"
+                        % NOGIL))
+    else:
+        got = probe([nogil])
+        if got:
+            found.append(Python("nogil", got[0], nogil, has_gil=got[1]))
+        else:
+            missing.append(("nogil", "%s does not run" % nogil))
+    _found = (found, missing)
+    return _found
+
+
+def selected(pys):
+    """pys as GILSCOPE_PYTHONS selects them: all (the default), one (the
+    first with a GIL: Debian's when there is one), or label prefixes
+    separated by commas ("debian,sid-3.13")."""
+    sel = os.environ.get("GILSCOPE_PYTHONS", "all").strip()
+    if sel in ("", "all"):
+        return list(pys)
+    if sel == "one":
+        return [p for p in pys if p.has_gil][:1]
+    prefixes = [s.strip() for s in sel.split(",") if s.strip()]
+    return [p for p in pys if any(p.label.startswith(x) for x in prefixes)]
+
+
+def pythons():
+    """Every Python here (see find_all), as GILSCOPE_PYTHONS selects."""
+    return selected(find_all()[0])
 
 
 def by_version(pys):
-    return sorted(pys, key=lambda f: tuple(int(x) for x in f[0].split(".")))
+    return sorted(pys, key=lambda p: p.vinfo)
 
 
 def a_python():
-    """Debian's python3 when there is one, else the first found."""
-    pys = pythons()
+    """(version, path) of Debian's python3 when there is one, else of the
+    first found on the host (the demos that run one Python run it there)."""
+    pys = [p for p in find_all()[0] if p.mode == "host" and p.has_gil]
     if not pys:
-        sys.exit("demo: no CPython 3.8-3.13 on this machine")
-    return pys[0]
+        sys.exit("demo: no CPython 3.8 or later on this machine")
+    return pys[0].version, pys[0].exe
 
 
 def first_json(text):

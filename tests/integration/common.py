@@ -210,20 +210,61 @@ def timeout(seconds):
     return deco
 
 
-def find_pythons():
-    """Every CPython 3.8-3.13 on this machine: Debian's /usr/bin/python3
-    and pyenv builds.  Returns [(label, path)], found at run time (by the
-    demos' finder: one way to find them)."""
-    return [(("debian-" if p.startswith("/usr/bin") else "pyenv-") + ver, p)
-            for ver, p in demolib.pythons()]
+def find_pythons(gil=True, containers="all"):
+    """The Pythons here (demolib.Python: label, version, has_gil, argv(),
+    path_in(), ...), as GILSCOPE_PYTHONS selects them (see demolib).
+    gil: True for those with a GIL, False for those without (nogil), None
+    for both.  containers: "all", or "one" to keep the container mode of
+    the newest sid Python only (the chroot mode of every one stays)."""
+    pys = [p for p in demolib.pythons() if gil is None or p.has_gil == gil]
+    if containers == "one":
+        boxed = [p for p in pys if p.mode == "container"][-1:]
+        pys = [p for p in pys if p.mode != "container" or p in boxed]
+    return pys
 
 
-def python(label_prefix):
+def missing_pythons(gil=True):
+    """[(what, reason)] for the kinds of Python not here (the sid root,
+    nogil), that tests on every Python report as skips."""
+    kinds = {True: ("sid",), False: ("nogil",), None: ("sid", "nogil")}[gil]
+    return [m for m in demolib.find_all()[1] if m[0] in kinds]
+
+
+def python(label_prefix, gil=True):
     """The first Python whose label starts with label_prefix, or Skip."""
-    for label, p in find_pythons():
-        if label.startswith(label_prefix):
-            return label, p
-    raise Skip("no %s Python on this machine" % label_prefix)
+    for p in find_pythons(gil):
+        if p.label.startswith(label_prefix):
+            return p
+    raise Skip("no %s Python here%s" % (label_prefix, "".join(
+        ": " + why for what, why in missing_pythons(gil) if label_prefix.startswith(what))))
+
+
+def every_python(gil=True, containers="all", seconds=180):
+    """Makes the decorated fn(py) one test case per Python found (named
+    test_FN@LABEL, in fn's module: `-k FN@sid` runs the sid ones), and a
+    skip case, with its reason, per kind of Python that is missing.
+    The undecorated name does not start with test_, so it is no case."""
+    def deco(fn):
+        mod = fn.__globals__
+        name = fn.__name__
+        pys = find_pythons(gil, containers)
+        for p in pys:
+            def case(p=p):
+                fn(p)
+            case.timeout = seconds
+            mod["test_%s@%s" % (name, p.label)] = case
+        for what, why in missing_pythons(gil):
+            def skip(why=why):
+                raise Skip(why)
+            mod["test_%s@%s" % (name, what)] = skip
+        if not pys and not missing_pythons(gil):
+            def none():
+                raise Skip("no Python %s here (GILSCOPE_PYTHONS=%s)"
+                           % ("with a GIL" if gil else "without a GIL",
+                              os.environ.get("GILSCOPE_PYTHONS", "all")))
+            mod["test_%s@none" % name] = none
+        return fn
+    return deco
 
 
 def workload_py(name):

@@ -5,9 +5,10 @@ time.thread_time(), and the GIL's own switch_number."""
 import json
 import os
 import statistics
+import subprocess
 
-from common import (Skip, find_pythons, inside, near, parse_json_stdout, require_root_bpf,
-                    run_traced, timeout, tmpdir, workload, workload_py, BUILD)
+from common import (GILSCOPE, Skip, every_python, find_pythons, near, parse_json_stdout,
+                    require_root_bpf, run_traced, tmpdir, wait_tracing, workload_py, BUILD)
 
 
 def gildemo_run(args, gilscope_args=()):
@@ -60,18 +61,29 @@ def test_gildemo_matches_its_own_ground_truth():
     assert "Timeline" in out and "#" in out
 
 
+def fib_args(nthreads, n, interval=None):
+    return [str(nthreads), str(n)] + ([str(interval)] if interval else [])
+
+
 def fib_run(py, nthreads, n, interval=None, gilscope_args=()):
-    args = [py, workload_py("fib_threads.py"), str(nthreads), str(n)]
-    if interval:
-        args.append(str(interval))
-    rc, out, err, rep = run_traced(list(gilscope_args), args)
-    assert rc == 0, "gilscope exited %d: %s" % (rc, err)
+    """fib_threads.py on py (a common.find_pythons() Python) under gilscope."""
+    rc, out, err, rep = run_traced(list(gilscope_args),
+                                   py.argv(workload_py("fib_threads.py"),
+                                           *fib_args(nthreads, n, interval)))
+    assert rc == 0, "%s: gilscope exited %d: %s" % (py.label, rc, err)
     return parse_json_stdout(out), rep
 
 
-def check_fib(label, py, interval_s, expect_hold_ns, strict=True, gilscope_args=()):
+def check_fib(py, interval_s, expect_hold_ns, strict=True, gilscope_args=(), label=None):
     # about half a second of CPU per thread: dozens of holds each
     truth, rep = fib_run(py, 4, 28 if interval_s else 30, interval_s, gilscope_args)
+    check_fib_report(py, truth, rep, expect_hold_ns, strict, label)
+
+
+def check_fib_report(py, truth, rep, expect_hold_ns, strict=True, label=None):
+    """A fib_threads.py run's report against the workload's own truth."""
+    label = label or py.label
+    assert truth["python"] == py.version, (label, truth["python"])
     gil = rep["gil"]
     assert gil is not None, "%s: no GIL found: %s" % (label, rep.get("gil"))
     assert gil["missed"] == 0, "%s: %s" % (label, gil)
@@ -129,30 +141,66 @@ def check_fib(label, py, interval_s, expect_hold_ns, strict=True, gilscope_args=
         % (label, med, 0.8 * expect_hold_ns, hi * expect_hold_ns + delay, delay)
 
 
-@timeout(600)
-def test_fib_4_threads_every_python():
+# Every Python here with a GIL: Debian's, pyenv's, the sid root's (chroot
+# and container mode).  The fib runs are the heavy ones (a few seconds
+# each): they run the container mode on the newest sid Python only, the
+# chroot mode on every one (the same interpreter: what the container mode
+# adds, its own mount namespace and root, is the launch, which the lighter
+# tests check on every sid Python).
+@every_python(containers="one")
+def fib_4_threads(py):
     require_root_bpf()
-    pys = find_pythons()
-    if not pys:
-        raise Skip("no CPython 3.8-3.13 found")
-    for label, py in pys:
-        check_fib(label, py, None, 5e6)
+    check_fib(py, None, 5e6)
 
 
-@timeout(600)
-def test_fib_follows_setswitchinterval():
+@every_python(containers="one")
+def fib_follows_setswitchinterval(py):
     require_root_bpf()
-    pys = find_pythons()
-    if not pys:
-        raise Skip("no CPython 3.8-3.13 found")
     # At a 1 ms interval each switch's cost outside the GIL (waking, futex
     # calls: 50-100 us of nobody holding it) is 5-10% of the time: neither
     # thread_time nor the phase's wall time is ground truth for the held
     # time any more, so only the holds' length is checked.  (That the hold
     # lengths gilscope measures are right at 1 ms is checked against
     # gildemo's own clock in test_gildemo_at_1ms_interval.)
-    for label, py in pys[:2]:
-        check_fib(label, py, 0.001, 1e6, strict=False)
+    check_fib(py, 0.001, 1e6, strict=False)
+
+
+# Starts fib_threads.py under py, parked until a line on stdin: the tracer
+# attaches by pid first (the pid is the interpreter's once it prints).
+ATTACH_STUB = ("import os, runpy, sys; print(os.getpid(), flush=True); sys.stdin.readline(); "
+               "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
+@every_python()
+def fib_attached_by_pid(py):
+    """gilscope -p PID on an interpreter started by its launcher (chroot,
+    the container's unshare and pivot_root): the pid is the Python's own
+    by the time it prints, whatever ran before it under that pid."""
+    require_root_bpf()
+    wl = subprocess.Popen(py.cmd("-c", ATTACH_STUB, py.path_in(workload_py("fib_threads.py")),
+                                 *fib_args(4, 30)),
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    d = tmpdir()
+    out = os.path.join(d, "r.json")
+    try:
+        pid = int(wl.stdout.readline())
+        assert pid == wl.pid, (pid, wl.pid)   # exec all the way: one pid
+        g = subprocess.Popen([GILSCOPE, "-p", str(pid), "--json", out], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        wait_tracing(g)
+        wl.stdin.write("go\n")
+        wl.stdin.flush()
+        truth = parse_json_stdout(wl.stdout.read())
+        assert wl.wait(timeout=120) == 0
+        g_out, g_err = g.communicate(timeout=60)
+        assert g.returncode == 3, (py.label, g.returncode, g_err)   # the target exited
+    finally:
+        if wl.poll() is None:
+            wl.kill()
+            wl.wait()
+    with open(out) as f:
+        rep = json.load(f)
+    check_fib_report(py, truth, rep, 5e6)
 
 
 def test_gildemo_at_1ms_interval():
@@ -168,49 +216,92 @@ def test_gildemo_at_1ms_interval():
         near(t["held_ns"], tt["held_ns"], 0.05, 0, "held %s" % tt["name"])
 
 
-@timeout(300)
-def test_convoy_is_named():
+@every_python()
+def convoy_is_named(py):
     require_root_bpf()
-    pys = find_pythons()
-    if not pys:
-        raise Skip("no CPython 3.8-3.13 found")
-    label, py = pys[0]
-    rc, out, err, rep = run_traced([], [py, workload_py("convoy.py"), "200"])
+    rc, out, err, rep = run_traced([], py.argv(workload_py("convoy.py"), "200"))
     assert rc == 0, err
     truth = parse_json_stdout(out)
     gil = rep["gil"]
+    assert gil is not None, "%s: no GIL found" % py.label
     io = [t for t in gil["threads"] if t["tid"] == truth["io_tid"]][0]
-    assert io["convoy"], (label, io)
+    assert io["convoy"], (py.label, io)
     # against the workload's own clock around its round trips: the I/O
     # thread cannot have waited longer than that, and the convoy makes
     # GIL waits a large part of it (0.61-0.71 measured; 0.3 leaves room
     # for the sanitizer build's busier collector)
-    assert 0.3 * truth["io_ns"] <= io["waited_ns"] <= truth["io_ns"], (io, truth)
+    assert 0.3 * truth["io_ns"] <= io["waited_ns"] <= truth["io_ns"], (py.label, io, truth)
     assert "Convoy: thread %d" % truth["io_tid"] in out
 
 
-@timeout(300)
-def test_stripped_debian_and_pyenv_311_agree():
+def stripped_pairs():
+    """(stripped distro build, unstripped pyenv build of the same minor
+    version) for each such pair here: Debian's 3.11 and pyenv's, sid's
+    3.13 (chroot) and pyenv's."""
+    pys = find_pythons()
+    pyenv = [p for p in pys if p.origin == "pyenv" and not p.stripped]
+    return [(p, q) for p in pys if p.stripped and p.mode != "container"
+            for q in [q for q in pyenv if q.vinfo[:2] == p.vinfo[:2]][:1]]
+
+
+def stripped_and_pyenv_agree(pair):
+    stripped, pyenv = pair
     require_root_bpf()
-    pys = dict(find_pythons())
-    deb = [p for l, p in pys.items() if l.startswith("debian-3.11")]
-    pyenv = [p for l, p in pys.items() if l.startswith("pyenv-3.11")]
-    if not deb or not pyenv:
-        raise Skip("needs Debian's python3.11 and a pyenv 3.11")
     res = []
     # every thread busy to a common deadline: all four want the GIL the
     # whole phase (with fixed work, early finishers make the waited total
     # depend on who the GIL happened to favour)
-    for py in (deb[0], pyenv[0]):
+    for py in (stripped, pyenv):
         truth, rep = fib_run(py, 4, "d1.0")
         g = rep["gil"]
+        assert g is not None, "%s: no GIL found" % py.label
         assert g["missed"] == 0, g
         res.append((sum(t["held_ns"] for t in g["threads"]),
                     sum(t["waited_ns"] for t in g["threads"]), truth["phase"]["wall_ns"], g))
     # the same picture: held and waited totals within 10%, scaled by each run's phase
     near(res[0][0] / res[0][2], res[1][0] / res[1][2], 0.10, 0, "held share")
     near(res[0][1] / res[0][2], res[1][1] / res[1][2], 0.10, 0, "waited share")
-    assert res[0][3]["python"].startswith("3.11") and res[1][3]["python"].startswith("3.11")
+    minor = "%d.%d" % stripped.vinfo[:2]
+    assert res[0][3]["python"].startswith(minor) and res[1][3]["python"].startswith(minor)
+
+
+for _pair in stripped_pairs():
+    globals()["test_stripped_%s_and_%s_agree" % (_pair[0].label, _pair[1].label)] = \
+        (lambda pair=_pair: stripped_and_pyenv_agree(pair))
+    globals()["test_stripped_%s_and_%s_agree" % (_pair[0].label, _pair[1].label)].timeout = 300
+
+
+@every_python(gil=False)
+def no_gil_locks_traced(py):
+    """A Python without a GIL (nogil): threads contending a threading.Lock.
+    The report says in one line why it has no GIL section, and its lock
+    table holds the lock, with the contention the workload counted."""
+    require_root_bpf()
+    rc, out, err, rep = run_traced([], py.argv(workload_py("lock_threads.py"), "3", "50", "1"))
+    assert rc == 0, "%s: gilscope exited %d: %s" % (py.label, rc, err)
+    truth = parse_json_stdout(out)
+    assert truth["gil"] is False, truth
+    # no GIL section: one line saying there is none, in the text and the JSON
+    assert rep["gil"] is None, rep["gil"]
+    gil_lines = [l for l in out.splitlines() if l.startswith("GIL")]
+    assert len(gil_lines) == 1 and "no GIL" in gil_lines[0], gil_lines
+    assert "HELD" not in out
+    assert "no GIL" in (rep.get("gil_note") or ""), "no gil_note in the JSON report: %s" \
+        % sorted(rep)
+    # the lock: every acquisition that found it taken slept in futex(2)
+    # on it (the holder sleeps 1 ms), and each wait lies inside the time
+    # the workload clocked around its blocking acquire
+    contended = sum(t["contended"] for t in truth["threads"])
+    waited = sum(t["wait_ns"] for t in truth["threads"])
+    assert contended >= 50, truth   # 3 threads taking turns: most takes wait
+    # the most contended lock; a take that found the lock held may still
+    # get it before sleeping (released in between): 10% of them
+    lk = max(rep["locks"], key=lambda l: l["contended"] or 0)
+    assert 0.9 * contended <= lk["contended"] <= contended, \
+        (contended, [(l["addr"], l["contended"]) for l in rep["locks"]])
+    w = lk["wait_ns"]["total"]
+    assert 0.8 * waited <= w <= waited, (w, waited)
+    assert "%x" % lk["addr"] in out
 
 
 def test_unsupported_python_says_so_and_falls_back():
