@@ -8,8 +8,8 @@ import os
 import subprocess
 import time
 
-from common import (BUILD, GILSCOPE, Skip, find_pythons, python, require_root_bpf,
-                    run_watched, timeout, tmpdir, workload_py)
+from common import (BUILD, GILSCOPE, Skip, every_python, parse_json_stdout, require_root_bpf,
+                    run_watched, tmpdir, wait_tracing, workload_py)
 
 GILDEMO = os.path.join(BUILD, "gildemo")
 OBJECTS = "gildemo_objects,gildemo_objects+64"
@@ -91,46 +91,40 @@ def test_gil_and_atomic_modes_lose_nothing():
         assert o["writes_without_gil"] == o["writes"] > 1000, o
 
 
-@timeout(300)
-def test_none_is_written_in_311_and_immortal_in_312():
+@every_python()
+def none_is_written_until_311_and_immortal_after(py):
     """The teaching point of PEP 683: threads touching None write its
-    reference count thousands of times a second on 3.11 (all with the GIL
-    held); 3.12 made None immortal, and the same loop writes it (almost)
-    never."""
+    reference count thousands of times a second up to 3.11 (all with the
+    GIL held); 3.12 made None immortal, and the same loop writes it
+    (almost) never."""
     require_root_bpf()
-    pys = find_pythons()
-    old = [p for l, p in pys if l.startswith("debian-3.11")] or \
-          [p for l, p in pys if l.split("-")[1].startswith(("3.11", "3.10", "3.9"))]
-    new = [p for l, p in pys if l.split("-")[1].startswith(("3.12", "3.13"))]
-    if not old or not new:
-        raise Skip("needs a CPython <= 3.11 and a 3.12+ (found %s)" % [l for l, _ in pys])
-    figures = {}
-    for label, py in (("old", old[0]), ("new", new[0])):
-        rc, out, err, rep = run_watched(["refcount", "--object", "None"],
-                                        [py, workload_py("refcount_none.py"), "2", "1"])
-        assert rc == 0, err
-        assert rep["target"]["ended_by"] == "command exited", rep["target"]
-        figures[label] = (rep["refcount"]["objects"][0], rep)
-    o, rep = figures["old"]
-    assert rep["events"]["lost"] == 0
-    assert o["writes_per_s"] > 2000, o
-    assert o["writes_without_gil"] == 0, o
-    assert o["lost_updates_detected"] == 0, o
-    # both worker threads wrote it
-    assert sum(1 for n in o["writes_by_thread"].values() if n > 100) >= 2, o
-    n, _ = figures["new"]
-    assert n["writes"] <= o["writes"] / 100, (n["writes"], o["writes"])
+    rc, out, err, rep = run_watched(["refcount", "--object", "None"],
+                                    py.argv(workload_py("refcount_none.py"), "2", "1"))
+    assert rc == 0, "%s: %s" % (py.label, err)
+    assert rep["target"]["ended_by"] == "command exited", rep["target"]
+    o = rep["refcount"]["objects"][0]
+    loops = sum(t["loops"] for t in parse_json_stdout(out)["threads"])
+    if py.vinfo[:2] <= (3, 11):
+        assert rep["events"]["lost"] == 0
+        assert o["writes_per_s"] > 2000, (py.label, o)
+        assert o["writes_without_gil"] == 0, (py.label, o)
+        assert o["lost_updates_detected"] == 0, (py.label, o)
+        # both worker threads wrote it
+        assert sum(1 for n in o["writes_by_thread"].values() if n > 100) >= 2, (py.label, o)
+    else:
+        # two writes a loop if it were mortal: fewer than one in 10000
+        # loops, and a handful at most (start-up and exit)
+        assert loops > 100000, (py.label, loops)
+        assert o["writes"] <= 10, (py.label, o)
 
 
-@timeout(120)
-def test_ctypes_refcount_change_without_the_gil_is_caught():
+@every_python()
+def ctypes_refcount_change_without_the_gil_is_caught(py):
     """A CDLL call runs with the GIL released: Py_IncRef/Py_DecRef through
     one write the count without it.  Each of the workload's bad calls must
     be caught, with Py_IncRef / Py_DecRef on the stack; the other thread's
     writes (with the GIL) must not be."""
     require_root_bpf()
-    label, py = python("pyenv-3.11") if any(l.startswith("pyenv-3.11") for l, _ in
-                                             find_pythons()) else python("debian-3.11")
     for attempt in (1, 2):
         got = ctypes_bug_run(py, 1000)
         if got:
@@ -140,30 +134,74 @@ def test_ctypes_refcount_change_without_the_gil_is_caught():
         raise Skip("the kernel killed the target with SIGTRAP under watchpoints twice in "
                    "a row (see the README's refcount section)")
     o, done, tr_out = got
-    assert o["writes_without_gil"] == 2 * done["bad_calls"], o
-    bad = {s["example"]["stack"][0].split(":")[-1].split("+")[0] for s in o["without_gil_stacks"]}
-    assert bad == {"Py_IncRef", "Py_DecRef"}, o["without_gil_stacks"]
+    assert o["writes_without_gil"] == 2 * done["bad_calls"], (py.label, o)
+    tail = tail_call_site(py, "Py_DecRef")
+    bad = set()
+    for s in o["without_gil_stacks"]:
+        frame = s["example"]["stack"][0]
+        # sid's 3.13 Py_DecRef is one jmp into a function the stripped
+        # build does not name: the write is there, with no Py_DecRef
+        # frame left on the stack (a tail call)
+        if tail and frame.startswith(tail[0] + "+0x") and \
+                0 <= int(frame.split("+")[1], 16) - tail[1] < 64:
+            frame = "Py_DecRef"
+        bad.add(frame.split(":")[-1].split("+")[0])
+    assert bad == {"Py_IncRef", "Py_DecRef"}, (py.label, tail, o["without_gil_stacks"])
     assert all(s["example"]["tid"] == done["tid"] for s in o["without_gil_stacks"])
     assert o["writes"] > o["writes_without_gil"], o
     assert "writes without the GIL, by stack:" in tr_out
+
+
+def tail_call_site(py, func):
+    """When py's func (a stripped build's exported function) is a single
+    jmp to an unnamed function: (the file's name, the jump target's file
+    offset) as gilscope names such a place ("python3.13+0x32eec0"), else
+    None.  From binutils' readelf and objdump."""
+    exe = py.host_exe
+    def out(*cmd):
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True).stdout
+    try:
+        syms = out("readelf", "-W", "--dyn-syms", exe)
+        phdrs = out("readelf", "-W", "-l", exe)
+    except OSError:
+        return None
+    addr = [int(l.split()[1], 16) for l in syms.splitlines() if l.endswith(" " + func)]
+    if not addr:
+        return None
+    dis = out("objdump", "-d", "--start-address=%#x" % addr[0],
+              "--stop-address=%#x" % (addr[0] + 16), exe)
+    insns = [l.split("\t")[-1].split() for l in dis.splitlines() if l.startswith("  ")]
+    insns = [i for i in insns if i and i[0] != "endbr64"]
+    if not insns or insns[0][0] != "jmp":
+        return None
+    target = int(insns[0][1], 16)
+    for l in phdrs.splitlines():
+        f = l.split()
+        if f and f[0] == "LOAD":
+            off, va, size = int(f[1], 16), int(f[2], 16), int(f[5], 16)
+            if va <= target < va + size:
+                return os.path.basename(exe), target - va + off
+    return None
 
 
 def ctypes_bug_run(py, calls):
     """One run of the bug workload under `gilscope refcount -p`: (object
     figures, the workload's own JSON, gilscope's text), or None when the
     kernel killed the workload with SIGTRAP."""
-    wl = subprocess.Popen([py, workload_py("refcount_nogil_bug.py"), str(calls)],
+    wl = subprocess.Popen(py.argv(workload_py("refcount_nogil_bug.py"), str(calls)),
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     d = tmpdir()
+    tr = None
     try:
         hello = json.loads(wl.stdout.readline())
+        assert hello["pid"] == wl.pid, (hello, wl.pid)   # the launcher exec'ed it
         out_json = os.path.join(d, "r.json")
         tr = subprocess.Popen([GILSCOPE, "refcount", "-p", str(hello["pid"]),
                                "--object", str(hello["addr"]), "--json", out_json],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # wait until it is tracing
-        line = tr.stderr.readline()
-        assert "tracing pid" in line, line + tr.stderr.read()
+        # wait until it is tracing (a note may come first)
+        wait_tracing(tr)
         wl.stdin.write("go\n")
         wl.stdin.flush()
         line = wl.stdout.readline()
@@ -177,8 +215,14 @@ def ctypes_bug_run(py, calls):
         with open(out_json) as f:
             o = json.load(f)["refcount"]["objects"][0]
     finally:
+        # a failed check must not leave the workload waiting for its "go"
+        # and gilscope waiting for the workload
         if wl.poll() is None:
             wl.kill()
+            wl.wait()
+        if tr and tr.poll() is None:
+            tr.kill()
+            tr.wait()
     return o, done, tr_out
 
 

@@ -8,8 +8,8 @@ them are the streamed tests' plus 3.1%."""
 import os
 import subprocess
 
-from common import (GILSCOPE, Skip, find_pythons, inside, near, parse_json_stdout,
-                    require_root_bpf, run_traced, timeout, tmpdir, workload)
+from common import (GILSCOPE, every_python, inside, near, parse_json_stdout,
+                    require_root_bpf, run_traced, tmpdir, workload)
 import test_gil
 import test_locks
 
@@ -80,17 +80,12 @@ def test_summary_contended_mode_leaves_holds_unknown():
     inside(lk["wait_ns"]["total"], truth["waiter"]["wait_ns"], 0.03, 2000000, "wait total")
 
 
-@timeout(300)
-def test_summary_fib_on_a_python():
+# every Python with a GIL; the container mode on the newest sid Python
+# only (as test_gil's fib runs: a few seconds each)
+@every_python(containers="one")
+def summary_fib(py):
     require_root_bpf()
-    pys = find_pythons()
-    if not pys:
-        raise Skip("no CPython 3.8-3.13 found")
-    # a stripped Debian build and an unstripped pyenv one, when both exist
-    picked = [p for p in pys if p[0].startswith("debian")][:1] + \
-        [p for p in pys if p[0].startswith("pyenv")][-1:]
-    for label, py in picked or pys[:1]:
-        test_gil.check_fib("summary " + label, py, None, 5e6, gilscope_args=["--summary"])
+    test_gil.check_fib(py, None, 5e6, gilscope_args=["--summary"], label="summary " + py.label)
 
 
 def test_summary_refuses_what_it_cannot_do():
