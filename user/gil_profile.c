@@ -122,9 +122,10 @@ static const struct {
  * Pre-releases: an alpha, beta or rc of a known minor is read with that
  * minor's layout, and only traced when every live check below passes.
  * Known to differ: 3.13's early alphas had no free_threaded flag and no
- * size fields (the groups started at +16), as third-party parsers written
- * against 3.13.0a show.  Which 3.14 and 3.15 pre-releases differ from the
- * releases is not known: none could be checked here.
+ * size fields (the groups start at +16), as a third-party parser written
+ * against a 3.13.0 alpha shows (read, not checked): such a table fails
+ * the checks.  Which 3.14 and 3.15 pre-releases differ from the releases
+ * is not known: no pre-release could be checked here.
  */
 struct dbg_layout {
 	int minor;
