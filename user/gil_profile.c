@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * GIL profiles: gildemo, and CPython 3.8 - 3.13, stripped or not.
+ * GIL profiles: gildemo, and CPython 3.8 - 3.15, stripped or not.
  *
  * Every CPython since 3.7 exports _PyRuntime (a dynamic symbol, so it
- * survives stripping), in the executable or in libpython3.X.so.  From it
- * the GIL is reached:
+ * survives stripping), in the executable or in libpython3.X.so - or in
+ * whatever file the process maps, for one started through its loader
+ * (ld.so /usr/bin/python3 ...).  From it the GIL is reached:
  *   3.8 - 3.11  at a fixed offset (_PyRuntime.ceval.gil is embedded);
  *   3.12        through _PyRuntime.interpreters.main -> ceval.gil, a
  *               pointer since PEP 684 gave each interpreter its own GIL;
- *   3.13        through the _Py_DebugOffsets table CPython keeps at
- *               _PyRuntime+0 for out-of-process tools.
- * The offsets were measured with gdb on this machine's builds; see
- * docs/cpython-gil-layout.md for the commands and their output.
+ *   3.13 - 3.15 through the _Py_DebugOffsets table CPython keeps at
+ *               _PyRuntime+0 for out-of-process tools.  The table does
+ *               not describe its own layout: it is read by the version
+ *               it declares, one layout per known minor version.
+ * The offsets were measured with gdb on this machine's builds and on
+ * Debian sid's 3.13 - 3.15; see docs/cpython-gil-layout.md.
+ *
+ * Free-threaded builds are named, not misread: a 3.13t+ with the GIL
+ * disabled and Sam Gross's nogil 3.9 have no GIL to trace; a 3.13t+
+ * whose GIL was enabled again (PYTHON_GIL=1) is traced with the
+ * free-threaded GIL layout.
  *
  * Whatever is found is validated against the target's memory (read only,
  * process_vm_readv) before it is used: a build whose GIL does not look
@@ -32,10 +40,12 @@
 #include "symbolize.h"
 
 /*
- * struct _gil_runtime_state: the same in 3.8 - 3.13 (gdb: ptype /o) and
- * in gildemo.  Free-threaded 3.13t builds put an int `enabled` first,
- * which moves everything by 8: those are refused, see debug_offsets_gil().
+ * struct _gil_runtime_state: the same in 3.8 - 3.15 (gdb: ptype /o) and
+ * in gildemo.  Free-threaded 3.13t+ builds put an int `enabled` first,
+ * which moves everything else by GIL_FT_SHIFT: the offsets below are
+ * from the field base, gil + 0 or gil + 8.
  */
+#define GIL_FT_SHIFT		8	/* int enabled + padding */
 #define GIL_INTERVAL		0	/* unsigned long, us */
 #define GIL_LAST_HOLDER		8	/* PyThreadState * */
 #define GIL_LOCKED		16	/* int; -1 before the GIL is created */
@@ -64,8 +74,8 @@
 #define USER_ADDR_MAX		(1ULL << 56)
 
 #define PY_MIN_MINOR		8
-#define PY_MAX_MINOR		13
-#define SUPPORTED		"3.8 - 3.13 are"
+#define PY_MAX_MINOR		15
+#define SUPPORTED		"3.8 - 3.15 are"
 
 /* 3.8 - 3.11: the GIL is embedded in _PyRuntime (_PyRuntime.ceval.gil) */
 static const struct {
@@ -78,32 +88,94 @@ static const struct {
 	{ 11, 360 },	/* 3.11.7, Debian's 3.11.2 */
 };
 
-/* 3.12: the main interpreter and its GIL pointer (3.12.1) */
+/* 3.12: the main interpreter and its GIL pointer (3.12.1, gdb) */
+#define PY312_INTERPRETERS_HEAD	40	/* _PyRuntime.interpreters.head */
 #define PY312_INTERPRETERS_MAIN	48	/* _PyRuntime.interpreters.main */
+#define PY312_IS_NEXT		0	/* PyInterpreterState.next */
+#define PY312_IS_ID		8	/* PyInterpreterState.id */
 #define PY312_CEVAL_GIL		384	/* PyInterpreterState.ceval.gil */
 
 /*
- * 3.13's _Py_DebugOffsets, the fields read here (gdb: ptype /o
- * _Py_DebugOffsets on 3.13.0).  3.14 inserts interpreter_state.
- * threads_main before gc, moving ceval_gil and the rest by 8: the table is
- * only read once the version says 3.13, and its GIL fields are checked
- * against each other before use.
+ * _Py_DebugOffsets (3.13+, at _PyRuntime+0): a header of three u64 that
+ * every version shares, then groups of u64 offsets that grow between
+ * minor versions - and between pre-releases.  So the header says the
+ * version, and the version picks where in the table each offset is.
  */
 #define DBG_COOKIE		0	/* "xdebugpy" */
 #define DBG_VERSION		8	/* PY_VERSION_HEX */
 #define DBG_FREE_THREADED	16
-#define DBG_RT_SIZE		24	/* sizeof(_PyRuntimeState) */
-#define DBG_RT_INTERP_HEAD	40	/* interpreters.head */
-#define DBG_IS_SIZE		48	/* sizeof(PyInterpreterState) */
-#define DBG_IS_ID		56
-#define DBG_IS_NEXT		64
-#define DBG_IS_CEVAL_GIL	112	/* ceval.gil: struct _gil_runtime_state * */
-#define DBG_IS_GIL		120	/* _gil: the interpreter's own GIL */
-#define DBG_IS_GIL_ENABLED	128	/* _gil.enabled, 0 without Py_GIL_DISABLED */
-#define DBG_IS_GIL_LOCKED	136	/* _gil.locked */
-#define DBG_IS_GIL_HOLDER	144	/* _gil.last_holder */
-#define DBG_SIZE		152
+#define DBG_HEADER		24
 #define DBG_MAX_INTERPS		4096	/* a bound on the interpreter list walk */
+#define DBG_MAX_TSTATE		(1u << 20)	/* no PyThreadState is this big */
+
+/*
+ * Byte positions inside _Py_DebugOffsets of the fields gilscope reads,
+ * by minor version.  Dumped from Debian sid's stripped 3.13.18, 3.14.10
+ * and 3.15.2 (their .PyRuntime sections, and _PyRuntime in live
+ * processes; 3.13 also with gdb on pyenv's 3.13.0) and checked live: in
+ * each, locked and holder are the GIL's + 16 and + 8, and the main
+ * interpreter's ceval.gil points to its own _gil.  3.14 inserted
+ * interpreter_state.threads_main (@80), moving ceval_gil and the rest by
+ * 8, and code_object_generation / tlbc_generation before thread_state;
+ * 3.15 inserted thread_state fields before native_thread_id.
+ *
+ * Pre-releases: an alpha, beta or rc of a known minor is read with that
+ * minor's layout, and only traced when every live check below passes.
+ * Known to differ: 3.13's early alphas had no free_threaded flag and no
+ * size fields (the groups start at +16), as a third-party parser written
+ * against a 3.13.0 alpha shows (read, not checked): such a table fails
+ * the checks.  Which 3.14 and 3.15 pre-releases differ from the releases
+ * is not known: no pre-release could be checked here.
+ */
+struct dbg_layout {
+	int minor;
+	/* runtime_state */
+	uint16_t rt_size, rt_finalizing, rt_interp_head;
+	/* interpreter_state */
+	uint16_t is_size, is_id, is_next, is_threads_head;
+	uint16_t is_ceval_gil;	/* ceval.gil: struct _gil_runtime_state * */
+	uint16_t is_gil;	/* _gil: the interpreter's own GIL */
+	uint16_t is_gil_enabled; /* from the GIL struct, not the interpreter */
+	uint16_t is_gil_locked;	/* from the interpreter */
+	uint16_t is_gil_holder;	/* from the interpreter */
+	/* thread_state */
+	uint16_t ts_size, ts_frame, ts_native_tid;
+};
+
+static const struct dbg_layout dbg_layouts[] = {
+	{ .minor = 13, .rt_size = 24, .rt_finalizing = 32, .rt_interp_head = 40,
+	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72,
+	  .is_ceval_gil = 112, .is_gil = 120, .is_gil_enabled = 128,
+	  .is_gil_locked = 136, .is_gil_holder = 144,
+	  .ts_size = 152, .ts_frame = 184, .ts_native_tid = 200 },
+	{ .minor = 14, .rt_size = 24, .rt_finalizing = 32, .rt_interp_head = 40,
+	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72,
+	  .is_ceval_gil = 120, .is_gil = 128, .is_gil_enabled = 136,
+	  .is_gil_locked = 144, .is_gil_holder = 152,
+	  .ts_size = 176, .ts_frame = 208, .ts_native_tid = 224 },
+	{ .minor = 15, .rt_size = 24, .rt_finalizing = 32, .rt_interp_head = 40,
+	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72,
+	  .is_ceval_gil = 120, .is_gil = 128, .is_gil_enabled = 136,
+	  .is_gil_locked = 144, .is_gil_holder = 152,
+	  .ts_size = 176, .ts_frame = 208, .ts_native_tid = 248 },
+};
+
+#define NR_DBG_LAYOUTS	(sizeof(dbg_layouts) / sizeof(dbg_layouts[0]))
+#define DBG_MIN_MINOR	13
+/* bytes of the table to read: past the highest position any layout uses */
+#define DBG_READ	256
+
+/*
+ * nogil (Sam Gross's free-threaded 3.9.10): no GIL at all, and a
+ * _PyRuntime whose 3.9 GIL offset holds something else.  It exports
+ * functions no stock CPython 3.8 - 3.15 has (checked with readelf
+ * --dyn-syms on every build here), and its sys.version says "[nogil".
+ */
+static const char *const nogil_syms[] = {
+	"_PyRuntimeState_StopTheWorld", "_PyParkingLot_ParkInt32",
+};
+#define NOGIL_TAG	"[nogil"
+#define SYS_VERSION_MAX	256	/* how far past the version "[nogil" may be */
 
 /* How far the sys.version scan reads into the runtime's writable data */
 #define SCAN_CHUNK		65536
@@ -124,7 +196,13 @@ struct py_target {
 	int major, minor;
 	char version[32];	/* "3.11.2", "3.13.0rc2", or "3.9" */
 	const char *version_from; /* NULL (Py_Version) or a note for detail */
-	bool free_threaded;	/* a 3.13t: refused, and said so plainly */
+	int layout;		/* enum gil_layout_policy */
+	const char *prefix;	/* where _PyRuntime was found; NULL: any module */
+	bool nogil_tag;		/* sys.version in memory says "[nogil" */
+	bool no_gil;		/* free-threaded, without a GIL: said plainly */
+	bool free_threaded;	/* _Py_DebugOffsets.free_threaded */
+	bool unknown_version;	/* _Py_DebugOffsets of a version not known */
+	unsigned gil_base;	/* 0, or GIL_FT_SHIFT in a free-threaded build */
 };
 
 static int read_u64(pid_t pid, uint64_t addr, uint64_t *v)
@@ -148,16 +226,20 @@ static int32_t get_i32(const uint8_t *p)
 	return v;
 }
 
-static void fill(struct gil_location *o, uint64_t gil)
+/* The fields' addresses, from the field base gil + @base (0, or
+ * GIL_FT_SHIFT past a free-threaded build's `enabled`). */
+static void fill(struct gil_location *o, uint64_t gil, unsigned base)
 {
+	uint64_t f = gil + base;
+
 	o->gil = gil;
-	o->interval = gil + GIL_INTERVAL;
-	o->last_holder = gil + GIL_LAST_HOLDER;
-	o->locked = gil + GIL_LOCKED;
-	o->switch_number = gil + GIL_SWITCH_NUMBER;
-	o->cond = gil + GIL_COND;
-	o->mutex = gil + GIL_MUTEX;
-	o->switch_cond = gil + GIL_SWITCH_COND;
+	o->interval = f + GIL_INTERVAL;
+	o->last_holder = f + GIL_LAST_HOLDER;
+	o->locked = f + GIL_LOCKED;
+	o->switch_number = f + GIL_SWITCH_NUMBER;
+	o->cond = f + GIL_COND;
+	o->mutex = f + GIL_MUTEX;
+	o->switch_cond = f + GIL_SWITCH_COND;
 }
 
 /* Both processes in one pid namespace (when it cannot be told: yes). */
@@ -199,20 +281,26 @@ static bool mutex_kind_ok(int32_t kind)
  * process's threads.  The fields are read racily (the GIL is live), so
  * only properties that hold at any instant are checked.
  *
+ * @base is where the fields start (see fill()).
+ *
  * 0, -EAGAIN when the GIL is not created yet, or -ENOTSUP; @bad says why.
  */
-static int check_gil(pid_t pid, uint64_t gil, char *bad, size_t len)
+static int check_gil(pid_t pid, uint64_t gil, unsigned base, char *bad, size_t len)
 {
 	uint64_t interval, holder, sn;
 	int32_t locked, mlock, owner, kind;
-	uint8_t g[GIL_SIZE];
+	uint8_t buf[GIL_FT_SHIFT + GIL_SIZE], *g = buf + base;
 	int err;
 
 	if (!gil || gil % 8) {
 		snprintf(bad, len, "GIL address 0x%" PRIx64 " is not a pointer", gil);
 		return -ENOTSUP;
 	}
-	err = proc_read_mem(pid, gil, g, sizeof(g));
+	if (base > GIL_FT_SHIFT) {
+		snprintf(bad, len, "GIL fields at +%u", base);
+		return -ENOTSUP;
+	}
+	err = proc_read_mem(pid, gil, buf, base + GIL_SIZE);
 	if (err) {
 		snprintf(bad, len, "cannot read the GIL at 0x%" PRIx64 ": %s", gil,
 			 strerror(-err));
@@ -269,12 +357,12 @@ static int find_gildemo(struct py_target *t, struct gil_location *out,
 	if (proc_exe(t->pid, exe, sizeof(exe)))
 		snprintf(exe, sizeof(exe), "?");
 	base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
-	err = check_gil(t->pid, addr, bad, sizeof(bad));
+	err = check_gil(t->pid, addr, 0, bad, sizeof(bad));
 	if (err) {
 		snprintf(why, why_len, "gildemo %s: GIL not recognised: %s", exe, bad);
 		return -ENOTSUP;	/* -EAGAIN too: the contract has no "not yet" */
 	}
-	fill(out, addr);
+	fill(out, addr, 0);
 	snprintf(out->python, sizeof(out->python), "gildemo");
 	snprintf(out->method, sizeof(out->method), "profile");
 	snprintf(out->module, sizeof(out->module), "%s", exe);
@@ -337,22 +425,25 @@ static int locate_module(struct py_target *t, uint64_t addr, const char *sym, in
 	return 0;
 }
 
-/* Runtime address of @name in the runtime's own file (not in another
- * libpython3* the process may map), else wherever the symbolizer finds it. */
-static int runtime_sym(struct py_target *t, const char *prefix, const char *name,
+/* Runtime address of @name (of @kind) in the runtime's own file (not in
+ * another libpython3* the process may map), else wherever the symbolizer
+ * finds it: in the module _PyRuntime was found in by prefix, or in any. */
+static int runtime_sym(struct py_target *t, const char *name, int kind,
 		       uint64_t *addr, uint64_t *size)
 {
 	struct elf_sym es;
 
 	*size = 0;
 	if (t->ef) {
-		if (elf_file__find_sym(t->ef, name, ELF_SYM_OBJECT, &es))
+		if (elf_file__find_sym(t->ef, name, kind, &es))
 			return -ENOENT;
 		*addr = es.addr + t->bias;
 		*size = es.size;
 		return 0;
 	}
-	return symbolizer__sym_addr(t->sym, prefix, name, addr);
+	if (!t->prefix)
+		return symbolizer__sym_addr_any(t->sym, name, addr);
+	return symbolizer__sym_addr(t->sym, t->prefix, name, addr);
 }
 
 /* "python3.9", "libpython3.7m.so.1.0", "libpython2.7.so": the X.Y in a
@@ -421,6 +512,20 @@ static size_t match_version(const uint8_t *p, size_t n, int *major, int *minor)
 	return i;
 }
 
+/* "(main, ...) \n[nogil, GCC 12.2.0]": the rest of a sys.version,
+ * up to its NUL, says nogil. */
+static bool has_nogil_tag(const uint8_t *p, size_t n)
+{
+	size_t tl = strlen(NOGIL_TAG);
+
+	if (n > SYS_VERSION_MAX)
+		n = SYS_VERSION_MAX;
+	for (size_t i = 0; i + tl <= n && p[i]; i++)
+		if (!memcmp(p + i, NOGIL_TAG, tl))
+			return true;
+	return false;
+}
+
 /*
  * The exact version of a CPython without Py_Version (before 3.11): at
  * start-up, sys.version is set from Py_GetVersion(), which formats
@@ -477,6 +582,7 @@ static int version_from_memory(struct py_target *t, int want_minor, char *ver, s
 				snprintf(ver, len, "%.*s", (int)vl, (const char *)buf + i);
 				*major = maj;
 				*minor = min;
+				t->nogil_tag = has_nogil_tag(buf + i + vl, n - i - vl);
 				err = 0;
 				break;
 			}
@@ -486,30 +592,38 @@ static int version_from_memory(struct py_target *t, int want_minor, char *ver, s
 	return err;
 }
 
+/* PY_VERSION_HEX as a version: 0x030b02f0 "3.11.2", 0x030d00c2
+ * "3.13.0rc2".  False when it is no CPython 3 version. */
+static bool hex_version(uint64_t v, char *buf, size_t len)
+{
+	static const char *levels[16] = { [0xa] = "a", [0xb] = "b", [0xc] = "rc", [0xf] = "" };
+	unsigned minor = (v >> 16) & 0xff, micro = (v >> 8) & 0xff, level = (v >> 4) & 0xf;
+
+	if ((v >> 24) != 3 || !levels[level])
+		return false;
+	if (level == 0xf)
+		snprintf(buf, len, "3.%u.%u", minor, micro);
+	else
+		snprintf(buf, len, "3.%u.%u%s%u", minor, micro, levels[level], (unsigned)v & 0xf);
+	return true;
+}
+
 /*
  * The exact version.  3.11+ export Py_Version (PY_VERSION_HEX, e.g.
  * 0x030b02f0 = 3.11.2).  Before, the file name gives X.Y and the
  * sys.version buffer in memory the full version; the two must agree.
  */
-static int python_version(struct py_target *t, const char *prefix, char *why, size_t why_len)
+static int python_version(struct py_target *t, char *why, size_t why_len)
 {
-	static const char *levels[16] = { [0xa] = "a", [0xb] = "b", [0xc] = "rc", [0xf] = "" };
 	uint64_t addr, size, v = 0;
 	int maj = 0, min = -1;
 	bool named;
 
-	if (!runtime_sym(t, prefix, "Py_Version", &addr, &size) &&
+	if (!runtime_sym(t, "Py_Version", ELF_SYM_OBJECT, &addr, &size) &&
 	    !proc_read_mem(t->pid, addr, &v, size == 4 ? 4 : 8) &&
-	    (v >> 24) == 3 && levels[(v >> 4) & 0xf]) {
+	    hex_version(v, t->version, sizeof(t->version))) {
 		t->major = 3;
 		t->minor = (v >> 16) & 0xff;
-		if (((v >> 4) & 0xf) == 0xf)
-			snprintf(t->version, sizeof(t->version), "3.%u.%u",
-				 (unsigned)(v >> 16) & 0xff, (unsigned)(v >> 8) & 0xff);
-		else
-			snprintf(t->version, sizeof(t->version), "3.%u.%u%s%u",
-				 (unsigned)(v >> 16) & 0xff, (unsigned)(v >> 8) & 0xff,
-				 levels[(v >> 4) & 0xf], (unsigned)v & 0xf);
 		return 0;
 	}
 
@@ -542,11 +656,35 @@ static bool in_runtime(const struct py_target *t, uint64_t addr, uint64_t len)
 	       (addr >= t->rt && addr - t->rt <= t->rt_size && len <= t->rt_size - (addr - t->rt));
 }
 
+/*
+ * 3.12+ subinterpreters may each run on a GIL of their own (PEP 684),
+ * which is not traced: count the interpreters other than @main in the
+ * list from @head (bounded) and say so in the note.
+ */
+static void note_other_interps(struct py_target *t, uint64_t head, uint64_t next_off,
+			       uint64_t main, struct gil_location *out)
+{
+	uint64_t interp = head;
+	int others = 0, n;
+
+	for (n = 0; interp && n < DBG_MAX_INTERPS; n++) {
+		if (interp != main)
+			others++;
+		if (read_u64(t->pid, interp + next_off, &interp))
+			break;
+	}
+	if (!others)
+		return;
+	snprintf(out->note, sizeof(out->note), "%d%s other interpreter%s (3.12+ "
+		 "subinterpreters with their own GIL?): only the main interpreter's GIL "
+		 "is traced", others, interp ? "+" : "", others > 1 ? "s exist" : " exists");
+}
+
 /* 3.12: _PyRuntime.interpreters.main -> ceval.gil */
-static int py312_gil(struct py_target *t, uint64_t *gil, char *detail, size_t dlen,
+static int py312_gil(struct py_target *t, struct gil_location *out, uint64_t *gil,
 		     char *bad, size_t blen)
 {
-	uint64_t interp;
+	uint64_t interp, head;
 
 	if (read_u64(t->pid, t->rt + PY312_INTERPRETERS_MAIN, &interp) || !interp) {
 		snprintf(bad, blen, "no main interpreter yet (interpreters.main is NULL)");
@@ -566,9 +704,11 @@ static int py312_gil(struct py_target *t, uint64_t *gil, char *detail, size_t dl
 			 " is not its own GIL inside _PyRuntime", *gil);
 		return -ENOTSUP;
 	}
-	snprintf(detail, dlen, "interpreters.main(_PyRuntime+%d)->ceval.gil(+%d) = "
-		 "_PyRuntime+%" PRIu64 " in %.48s", PY312_INTERPRETERS_MAIN, PY312_CEVAL_GIL,
-		 *gil - t->rt, t->name);
+	if (!read_u64(t->pid, t->rt + PY312_INTERPRETERS_HEAD, &head))
+		note_other_interps(t, head, PY312_IS_NEXT, interp, out);
+	snprintf(out->detail, sizeof(out->detail), "interpreters.main(_PyRuntime+%d)->"
+		 "ceval.gil(+%d) = _PyRuntime+%" PRIu64 " in %.48s", PY312_INTERPRETERS_MAIN,
+		 PY312_CEVAL_GIL, *gil - t->rt, t->name);
 	return 0;
 }
 
@@ -578,110 +718,251 @@ static bool fits(uint64_t off, uint64_t len, uint64_t size)
 	return size >= len && off <= size - len;
 }
 
+/* The layout of a _Py_DebugOffsets that declares 3.@minor: its own, or
+ * with @nearest the highest known minor below it; NULL if none. */
+static const struct dbg_layout *dbg_layout_for(int minor, bool nearest)
+{
+	const struct dbg_layout *best = NULL;
+
+	for (size_t i = 0; i < NR_DBG_LAYOUTS; i++) {
+		const struct dbg_layout *l = &dbg_layouts[i];
+
+		if (l->minor == minor)
+			return l;
+		if (nearest && l->minor < minor && (!best || l->minor > best->minor))
+			best = l;
+	}
+	return best;
+}
+
+/* The field @pos of the table: a u64 at that byte position */
+static uint64_t dbg_get(const uint8_t *d, uint16_t pos)
+{
+	return get_u64(d + pos);
+}
+
 /*
- * 3.13: _Py_DebugOffsets at _PyRuntime+0.  interpreters.head is the
- * newest interpreter (a subinterpreter, if any: with its own GIL since
- * PEP 684); the main one is the interpreter with id 0, last in the list.
+ * Which table layout to read: the one of the version the table declares,
+ * which must be the runtime's (Py_Version) too.  Anything else is a
+ * version not known (t->unknown_version), unless --python-layout=nearest
+ * asked for the nearest older layout; @pre then says what was assumed.
  */
-static int debug_offsets_gil(struct py_target *t, uint64_t *gil, char *detail, size_t dlen,
+static const struct dbg_layout *dbg_pick_layout(struct py_target *t, uint64_t v, char *pre,
+						size_t plen, char *bad, size_t blen)
+{
+	bool nearest = t->layout == GIL_LAYOUT_NEAREST;
+	const struct dbg_layout *l;
+	char tv[32];
+	int minor = (v >> 16) & 0xff;
+
+	if (!hex_version(v, tv, sizeof(tv))) {
+		snprintf(bad, blen, "its _Py_DebugOffsets declare version 0x%08" PRIx64
+			 ", not a CPython 3 version", v);
+		return NULL;
+	}
+	l = dbg_layout_for(minor, nearest);
+	pre[0] = 0;
+	if (!nearest && (minor != t->minor || !l)) {
+		t->unknown_version = true;
+		snprintf(bad, blen, "its _Py_DebugOffsets declare %s%s%s (" SUPPORTED "; "
+			 "--python-layout=nearest tries the nearest layout, checked live)", tv,
+			 minor != t->minor ? ", Py_Version " : "",
+			 minor != t->minor ? t->version : "");
+		return NULL;
+	}
+	if (!l) {
+		snprintf(bad, blen, "its _Py_DebugOffsets declare %s: no layout at or below it", tv);
+		return NULL;
+	}
+	if (l->minor != minor || minor != t->minor)
+		snprintf(pre, plen, "nearest layout 3.%d for %.16s%s%.16s: ", l->minor, tv,
+			 minor != t->minor ? ", Py_Version " : "",
+			 minor != t->minor ? t->version : "");
+	else if (((v >> 4) & 0xf) != 0xf)
+		snprintf(pre, plen, "3.%d layout for pre-release %.16s: ", l->minor, tv);
+	return l;
+}
+
+/*
+ * Where the GIL's fields start, from where the table puts locked and
+ * holder: +16/+8 from the GIL (default builds) or +24/+16 (free-threaded
+ * builds, after their int enabled).  Anything else is not a GIL layout
+ * gilscope knows.  0 with t->gil_base set, or -ENOTSUP.
+ */
+static int dbg_gil_base(struct py_target *t, uint64_t gil_off, uint64_t locked_off,
+			uint64_t holder_off, uint64_t enabled_off, char *bad, size_t blen)
+{
+	uint64_t shift = t->free_threaded ? GIL_FT_SHIFT : 0;
+
+	if (locked_off != gil_off + shift + GIL_LOCKED ||
+	    holder_off != gil_off + shift + GIL_LAST_HOLDER ||
+	    (t->free_threaded && enabled_off + sizeof(int32_t) > GIL_FT_SHIFT)) {
+		snprintf(bad, blen, "_Py_DebugOffsets put the GIL's locked at %+" PRId64
+			 " and last_holder at %+" PRId64 " from it, not +%" PRIu64 " and +%" PRIu64
+			 " (%s build)", (int64_t)(locked_off - gil_off),
+			 (int64_t)(holder_off - gil_off), shift + GIL_LOCKED,
+			 shift + GIL_LAST_HOLDER, t->free_threaded ? "free-threaded" : "default");
+		return -ENOTSUP;
+	}
+	t->gil_base = shift;
+	return 0;
+}
+
+/* The offsets in PyThreadState the table gives, kept for naming frames
+ * and threads; left 0 (unknown) when they do not fit its size. */
+static void dbg_tstate(const uint8_t *d, const struct dbg_layout *l, struct gil_location *out)
+{
+	uint64_t size = dbg_get(d, l->ts_size), frame = dbg_get(d, l->ts_frame);
+	uint64_t tid = dbg_get(d, l->ts_native_tid);
+
+	if (size > DBG_MAX_TSTATE || !fits(frame, 8, size) || !fits(tid, 8, size))
+		return;
+	out->tstate_frame_off = frame;
+	out->tstate_native_tid_off = tid;
+}
+
+/*
+ * The main interpreter: interpreters.head is the newest interpreter (a
+ * subinterpreter, if any: with its own GIL since PEP 684); the main one
+ * is the one with id 0, last in the list.  The others are counted for
+ * the note.  0, -EAGAIN (no interpreter yet) or -ENOTSUP.
+ */
+static int dbg_main_interp(struct py_target *t, uint64_t head, uint64_t id_off,
+			   uint64_t next_off, uint64_t *main, struct gil_location *out,
+			   char *bad, size_t blen)
+{
+	uint64_t first, interp, id;
+	int n;
+
+	*main = 0;
+	if (read_u64(t->pid, t->rt + head, &first) || !first) {
+		snprintf(bad, blen, "no interpreter yet (interpreters.head is NULL)");
+		return -EAGAIN;
+	}
+	for (n = 0, interp = first; interp && n < DBG_MAX_INTERPS && !*main; n++) {
+		if (read_u64(t->pid, interp + id_off, &id))
+			break;
+		if (!id)
+			*main = interp;
+		else if (read_u64(t->pid, interp + next_off, &interp))
+			break;
+	}
+	if (!*main) {
+		snprintf(bad, blen, "no main interpreter (id 0) in interpreters.head's list");
+		return -ENOTSUP;
+	}
+	note_other_interps(t, first, next_off, *main, out);
+	return 0;
+}
+
+/* A free-threaded build: its GIL's `enabled` (an int at @enabled_off in
+ * the GIL struct) says whether there is a GIL to trace.  0 when there
+ * is, -ENOTSUP (t->no_gil when disabled) when not. */
+static int dbg_ft_enabled(struct py_target *t, uint64_t gil, uint64_t enabled_off,
+			  struct gil_location *out, char *bad, size_t blen)
+{
+	int32_t enabled;
+	size_t n;
+
+	if (proc_read_mem(t->pid, gil + enabled_off, &enabled, sizeof(enabled))) {
+		snprintf(bad, blen, "cannot read the free-threaded GIL's enabled flag");
+		return -ENOTSUP;
+	}
+	if (!enabled) {
+		t->no_gil = true;
+		snprintf(bad, blen, "GIL disabled");
+		return -ENOTSUP;
+	}
+	if (enabled < 0) {
+		snprintf(bad, blen, "free-threaded GIL's enabled=%d", enabled);
+		return -ENOTSUP;
+	}
+	/* PYTHON_GIL=1, -X gil=1, or an extension not marked free-threading
+	 * safe was imported: a GIL like any other, `enabled` in front */
+	n = strlen(out->note);
+	snprintf(out->note + n, sizeof(out->note) - n, "%sfree-threaded build, GIL "
+		 "enabled (enabled=%d)", n ? "; " : "", enabled);
+	return 0;
+}
+
+/*
+ * 3.13+: _Py_DebugOffsets at _PyRuntime+0, read with the layout of the
+ * version it declares, checked against itself and the runtime: the
+ * runtime's size, every offset inside its struct, the GIL layout it
+ * implies, and the main interpreter's ceval.gil being its own _gil.
+ */
+static int debug_offsets_gil(struct py_target *t, struct gil_location *out, uint64_t *gil,
 			     char *bad, size_t blen)
 {
 	uint64_t rt_size, head, is_size, id_off, next_off, gil_ptr_off, gil_off;
-	uint64_t interp, id = 1, v;
-	uint8_t d[DBG_SIZE];
-	int n;
+	uint64_t locked_off, holder_off, enabled_off, interp;
+	const struct dbg_layout *l;
+	uint8_t d[DBG_READ];
+	char pre[96];
+	int err;
 
 	if (proc_read_mem(t->pid, t->rt, d, sizeof(d)) ||
 	    memcmp(d + DBG_COOKIE, "xdebugpy", 8)) {
 		snprintf(bad, blen, "no _Py_DebugOffsets (cookie \"xdebugpy\") at _PyRuntime");
 		return -ENOTSUP;
 	}
-	v = get_u64(d + DBG_VERSION);
-	if ((v >> 24) != 3 || (int)((v >> 16) & 0xff) != t->minor) {
-		snprintf(bad, blen, "_Py_DebugOffsets version 0x%08" PRIx64 " is not 3.%d",
-			 v, t->minor);
+	l = dbg_pick_layout(t, get_u64(d + DBG_VERSION), pre, sizeof(pre), bad, blen);
+	if (!l)
 		return -ENOTSUP;
-	}
-	rt_size = get_u64(d + DBG_RT_SIZE);
-	head = get_u64(d + DBG_RT_INTERP_HEAD);
-	is_size = get_u64(d + DBG_IS_SIZE);
-	id_off = get_u64(d + DBG_IS_ID);
-	next_off = get_u64(d + DBG_IS_NEXT);
-	gil_ptr_off = get_u64(d + DBG_IS_CEVAL_GIL);
-	gil_off = get_u64(d + DBG_IS_GIL);
+	t->free_threaded = get_u64(d + DBG_FREE_THREADED) != 0;
+	if (t->free_threaded && strlen(t->version) + 1 < sizeof(t->version))
+		strcat(t->version, "t");	/* as python3.13t calls itself */
+
+	rt_size = dbg_get(d, l->rt_size);
+	head = dbg_get(d, l->rt_interp_head);
+	is_size = dbg_get(d, l->is_size);
+	id_off = dbg_get(d, l->is_id);
+	next_off = dbg_get(d, l->is_next);
+	gil_ptr_off = dbg_get(d, l->is_ceval_gil);
+	gil_off = dbg_get(d, l->is_gil);
+	enabled_off = dbg_get(d, l->is_gil_enabled);
+	locked_off = dbg_get(d, l->is_gil_locked);
+	holder_off = dbg_get(d, l->is_gil_holder);
 	if ((t->rt_size && rt_size != t->rt_size) || !fits(head, 8, rt_size) ||
 	    is_size > (64u << 20) || !fits(id_off, 8, is_size) || !fits(next_off, 8, is_size) ||
-	    !fits(gil_ptr_off, 8, is_size) || !fits(gil_off, GIL_SIZE, is_size)) {
+	    !fits(gil_ptr_off, 8, is_size) || !fits(gil_off, GIL_FT_SHIFT + GIL_SIZE, is_size) ||
+	    !fits(locked_off, 4, is_size) || !fits(holder_off, 8, is_size)) {
 		snprintf(bad, blen, "_Py_DebugOffsets do not fit: runtime size %" PRIu64
-			 " (symbol: %" PRIu64 "), interpreters_head %" PRIu64
-			 ", interpreter size %" PRIu64, rt_size, t->rt_size, head, is_size);
+			 " (symbol: %" PRIu64 "), interpreters_head %" PRIu64 ", interpreter "
+			 "size %" PRIu64 ", _gil %" PRIu64 ", locked %" PRIu64, rt_size,
+			 t->rt_size, head, is_size, gil_off, locked_off);
 		return -ENOTSUP;
 	}
 	if (!t->rt_size)
 		t->rt_size = rt_size;
-
-	if (read_u64(t->pid, t->rt + head, &interp))
-		interp = 0;
-	for (n = 0; interp && n < DBG_MAX_INTERPS; n++) {
-		if (read_u64(t->pid, interp + id_off, &id) || !id)
-			break;
-		if (read_u64(t->pid, interp + next_off, &interp))
-			interp = 0;
-	}
-	if (!n && !interp) {
-		snprintf(bad, blen, "no interpreter yet (interpreters.head is NULL)");
-		return -EAGAIN;
-	}
-	if (!interp || id) {
-		snprintf(bad, blen, "no main interpreter (id 0) in interpreters.head's list");
-		return -ENOTSUP;
-	}
-
-	if (get_u64(d + DBG_FREE_THREADED)) {
-		int32_t enabled = 0;
-
-		t->free_threaded = true;
-		if (proc_read_mem(t->pid, interp + get_u64(d + DBG_IS_GIL_ENABLED),
-				 &enabled, sizeof(enabled)))
-			snprintf(bad, blen, "not supported");
-		else if (!enabled)
-			snprintf(bad, blen, "GIL disabled: there is no GIL to trace");
-		else
-			/* PYTHON_GIL=1, or an extension not marked free-threading
-			 * safe was imported: a GIL with `enabled` in front */
-			snprintf(bad, blen, "GIL enabled, but its free-threaded layout "
-				 "is not supported");
-		return -ENOTSUP;
-	}
-	/* the table describes the GIL layout assumed here */
-	if (get_u64(d + DBG_IS_GIL_LOCKED) != gil_off + GIL_LOCKED ||
-	    get_u64(d + DBG_IS_GIL_HOLDER) != gil_off + GIL_LAST_HOLDER) {
-		snprintf(bad, blen, "_Py_DebugOffsets put the GIL's locked at +%" PRIu64
-			 " and last_holder at +%" PRIu64 " from it, not +%d and +%d",
-			 get_u64(d + DBG_IS_GIL_LOCKED) - gil_off,
-			 get_u64(d + DBG_IS_GIL_HOLDER) - gil_off, GIL_LOCKED, GIL_LAST_HOLDER);
-		return -ENOTSUP;
-	}
+	err = dbg_gil_base(t, gil_off, locked_off, holder_off, enabled_off, bad, blen);
+	err = err ?: dbg_main_interp(t, head, id_off, next_off, &interp, out, bad, blen);
+	if (err)
+		return err;
 	if (read_u64(t->pid, interp + gil_ptr_off, gil) || !*gil) {
 		snprintf(bad, blen, "main interpreter's GIL not created yet");
 		return -EAGAIN;
 	}
 	/* the main interpreter always runs on its own GIL, inside _PyRuntime */
-	if (*gil != interp + gil_off || !in_runtime(t, *gil, GIL_SIZE)) {
+	if (*gil != interp + gil_off || !in_runtime(t, *gil, t->gil_base + GIL_SIZE)) {
 		snprintf(bad, blen, "main interpreter's ceval.gil=0x%" PRIx64 " is not its "
 			 "own _gil at 0x%" PRIx64, *gil, interp + gil_off);
 		return -ENOTSUP;
 	}
-	snprintf(detail, dlen, "_Py_DebugOffsets: interpreters_head(+%" PRIu64 "), id 0, "
-		 "->ceval_gil(+%" PRIu64 ") = _PyRuntime+%" PRIu64 " in %.40s",
-		 head, gil_ptr_off, *gil - t->rt, t->name);
+	if (t->free_threaded) {
+		err = dbg_ft_enabled(t, *gil, enabled_off, out, bad, blen);
+		if (err)
+			return err;
+	}
+	dbg_tstate(d, l, out);
+	snprintf(out->detail, sizeof(out->detail), "%s_Py_DebugOffsets: interpreters_head(+%"
+		 PRIu64 "), id 0, ->ceval_gil(+%" PRIu64 ") = _PyRuntime+%" PRIu64 " in %.32s",
+		 pre, head, gil_ptr_off, *gil - t->rt, t->name);
 	return 0;
 }
 
 static int cpython_gil(struct py_target *t, struct gil_location *out, char *bad, size_t blen)
 {
-	char *detail = out->detail;
-	size_t dlen = sizeof(out->detail);
 	uint64_t gil = 0;
 	int err;
 
@@ -698,90 +979,140 @@ static int cpython_gil(struct py_target *t, struct gil_location *out, char *bad,
 			return -ENOTSUP;
 		}
 		gil = t->rt + off;
-		snprintf(detail, dlen, "_PyRuntime+%" PRIu64 " in %s", off, t->name);
+		snprintf(out->detail, sizeof(out->detail), "_PyRuntime+%" PRIu64 " in %s",
+			 off, t->name);
 		err = 0;
 	} else if (t->minor == 12) {
-		err = py312_gil(t, &gil, detail, dlen, bad, blen);
+		err = py312_gil(t, out, &gil, bad, blen);
 	} else {
 		snprintf(out->method, sizeof(out->method), "debug-offsets");
-		err = debug_offsets_gil(t, &gil, detail, dlen, bad, blen);
+		err = debug_offsets_gil(t, out, &gil, bad, blen);
 	}
-	err = err ?: check_gil(t->pid, gil, bad, blen);
+	err = err ?: check_gil(t->pid, gil, t->gil_base, bad, blen);
 	if (err)
 		return err;
 	if (t->version_from) {
-		size_t n = strlen(detail);
+		size_t n = strlen(out->detail);
 
-		snprintf(detail + n, dlen - n, "; %s", t->version_from);
+		snprintf(out->detail + n, sizeof(out->detail) - n, "; %s", t->version_from);
 	}
-	fill(out, gil);
+	fill(out, gil, t->gil_base);
 	return 0;
+}
+
+/* Where a Python's runtime symbol @name (of @kind) is: the executable,
+ * a library named @lib*, or - for one started through its loader, or
+ * embedded in a file of another name - any mapped module.  Sets
+ * t->prefix (NULL for "any"); 0 or -ENOENT. */
+static int find_runtime_sym(struct py_target *t, const char *lib, const char *name,
+			    uint64_t *addr)
+{
+	const char *prefixes[] = { "", lib };
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		if (!symbolizer__sym_addr(t->sym, prefixes[i], name, addr)) {
+			t->prefix = prefixes[i];
+			return 0;
+		}
+	}
+	t->prefix = NULL;
+	return symbolizer__sym_addr_any(t->sym, name, addr);
 }
 
 /* A process that maps a Python runtime without _PyRuntime (2.x, 3.6 and
  * older): a Python still, one that is named as not supported. */
 static int old_python(struct py_target *t, char *why, size_t why_len)
 {
-	static const char *prefixes[] = { "", "libpython" };
 	char bad[160];
 	uint64_t addr;
 
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		if (symbolizer__sym_addr(t->sym, prefixes[i], "Py_Initialize", &addr) ||
-		    locate_module(t, addr, "Py_Initialize", ELF_SYM_FUNC))
-			continue;
-		if (python_version(t, prefixes[i], bad, sizeof(bad)))
-			snprintf(t->version, sizeof(t->version), "?");
+	if (find_runtime_sym(t, "libpython", "Py_Initialize", &addr) ||
+	    locate_module(t, addr, "Py_Initialize", ELF_SYM_FUNC))
+		return -ENOENT;
+	if (python_version(t, bad, sizeof(bad)))
+		snprintf(t->version, sizeof(t->version), "?");
+	snprintf(why, why_len, "python %s at %s is not supported (" SUPPORTED ")",
+		 t->version, t->path);
+	return -ENOTSUP;
+}
+
+/* nogil 3.9: the runtime's file exports what only nogil has, or its
+ * sys.version says so. */
+static bool is_nogil(struct py_target *t)
+{
+	uint64_t addr, size;
+
+	if (t->nogil_tag)
+		return true;
+	for (size_t i = 0; i < sizeof(nogil_syms) / sizeof(nogil_syms[0]); i++)
+		if (!runtime_sym(t, nogil_syms[i], ELF_SYM_FUNC, &addr, &size))
+			return true;
+	return false;
+}
+
+/* Refuses what is not traced before any layout is tried: nogil, versions
+ * out of range.  0 to go on, or -ENOTSUP with @why said. */
+static int cpython_refuse(struct py_target *t, struct gil_location *out, char *why,
+			  size_t why_len)
+{
+	if (is_nogil(t)) {
+		snprintf(why, why_len, "python %s (nogil) at %s is a free-threaded build: it "
+			 "has no GIL", t->version, t->path);
+		out->no_gil = true;
+		return -ENOTSUP;
+	}
+	if (t->major != 3 || t->minor < PY_MIN_MINOR) {
 		snprintf(why, why_len, "python %s at %s is not supported (" SUPPORTED ")",
 			 t->version, t->path);
 		return -ENOTSUP;
 	}
-	return -ENOENT;
+	if (t->minor > PY_MAX_MINOR && t->layout != GIL_LAYOUT_NEAREST) {
+		snprintf(why, why_len, "python %s at %s is not known to gilscope (" SUPPORTED
+			 "; --python-layout=nearest tries the 3.%d layout, checked live)",
+			 t->version, t->path, PY_MAX_MINOR);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* One line for a CPython whose GIL was not found (err from cpython_gil) */
+static void cpython_why(struct py_target *t, int err, const char *bad, char *why,
+			size_t why_len)
+{
+	if (t->no_gil)
+		snprintf(why, why_len, "python %s at %s is a free-threaded build with the GIL "
+			 "disabled: no GIL to trace", t->version, t->path);
+	else if (t->unknown_version)
+		snprintf(why, why_len, "python %s at %s is not known to gilscope: %s",
+			 t->version, t->path, bad);
+	else if (err == -EAGAIN)
+		/* caught during start-up (or an embedder that has not called
+		 * Py_Initialize): nothing is wrong, there is just no GIL yet */
+		snprintf(why, why_len, "python %s at %s: interpreter not initialised, %s",
+			 t->version, t->path, bad);
+	else
+		snprintf(why, why_len, "python %s at %s: GIL layout not recognised (%s)",
+			 t->version, t->path, bad);
 }
 
 static int find_cpython(struct py_target *t, struct gil_location *out, char *why,
 			size_t why_len)
 {
-	static const char *prefixes[] = { "", "libpython3" };
-	const char *prefix = NULL;
 	char bad[200] = "";
 	int err;
 
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]) && !prefix; i++)
-		if (!symbolizer__sym_addr(t->sym, prefixes[i], "_PyRuntime", &t->rt))
-			prefix = prefixes[i];
-	if (!prefix)
+	if (find_runtime_sym(t, "libpython3", "_PyRuntime", &t->rt))
 		return old_python(t, why, why_len);
 	err = locate_module(t, t->rt, "_PyRuntime", ELF_SYM_OBJECT);
+	err = err ?: python_version(t, why, why_len);
+	err = err ?: cpython_refuse(t, out, why, why_len);
 	if (err)
 		return err;
-	err = python_version(t, prefix, why, why_len);
-	if (err)
-		return err;
-	if (t->major != 3 || t->minor < PY_MIN_MINOR || t->minor > PY_MAX_MINOR) {
-		snprintf(why, why_len, "python %s at %s is not supported (" SUPPORTED ")",
-			 t->version, t->path);
-		return -ENOTSUP;
-	}
 	err = cpython_gil(t, out, bad, sizeof(bad));
-	if (err && t->free_threaded) {
-		snprintf(why, why_len, "python %s at %s is a free-threaded build, %s",
-			 t->version, t->path, bad);
-		memset(out, 0, sizeof(*out));
-		return -ENOTSUP;
-	}
-	if (err == -EAGAIN) {
-		/* caught during start-up (or an embedder that has not called
-		 * Py_Initialize): nothing is wrong, there is just no GIL yet */
-		snprintf(why, why_len, "python %s at %s: interpreter not initialised, %s",
-			 t->version, t->path, bad);
-		memset(out, 0, sizeof(*out));
-		return -ENOTSUP;
-	}
 	if (err) {
-		snprintf(why, why_len, "python %s at %s: GIL layout not recognised (%s)",
-			 t->version, t->path, bad);
+		cpython_why(t, err, bad, why, why_len);
 		memset(out, 0, sizeof(*out));
+		out->no_gil = t->no_gil;
 		return -ENOTSUP;
 	}
 	snprintf(out->python, sizeof(out->python), "%s", t->version);
@@ -789,7 +1120,8 @@ static int find_cpython(struct py_target *t, struct gil_location *out, char *why
 	return 0;
 }
 
-int gil_find(pid_t pid, struct gil_location *out, char *why, size_t why_len)
+int gil_find(pid_t pid, const struct gil_find_opts *opts, struct gil_location *out,
+	     char *why, size_t why_len)
 {
 	struct py_target t = { .pid = pid };
 	int err;
@@ -797,6 +1129,7 @@ int gil_find(pid_t pid, struct gil_location *out, char *why, size_t why_len)
 	memset(out, 0, sizeof(*out));
 	if (why_len)
 		why[0] = 0;
+	t.layout = opts ? opts->layout : GIL_LAYOUT_EXACT;
 	err = symbolizer__new(pid, &t.sym);
 	if (err) {
 		snprintf(why, why_len, "process %d: %s", pid, strerror(-err));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "gil_profile.h"	/* enum gil_layout_policy */
 #include "options.h"
 
 const char *argp_program_version = "gilscope " GILSCOPE_VERSION;
@@ -16,7 +17,7 @@ static const char doc[] =
 "\n"
 "Traces a running process (or a command it starts) with eBPF: futex(2)\n"
 "slow paths, pthread mutex and condvar calls, and the GIL of CPython\n"
-"3.8-3.13 (stripped or not) or gildemo; prints per-lock, per-thread and\n"
+"3.8-3.15 (stripped or not) or gildemo; prints per-lock, per-thread and\n"
 "GIL statistics and a GIL timeline when tracing stops (Ctrl-C, -d expiry,\n"
 "or the target's exit).\n"
 "\v"
@@ -97,6 +98,7 @@ enum {
 	OPT_FORMAT,
 	OPT_OBJECT,
 	OPT_SUMMARY,
+	OPT_PYTHON_LAYOUT,
 };
 
 static const struct argp_option opts[] = {
@@ -111,8 +113,12 @@ static const struct argp_option opts[] = {
 	  "uprobes on pthread_mutex_lock/unlock for every acquisition and hold "
 	  "time (~0.6 us a call)", 0 },
 	{ "gil", OPT_GIL, "MODE", 0,
-	  "auto (default): trace the GIL of a CPython 3.8-3.13 or gildemo target; "
+	  "auto (default): trace the GIL of a CPython 3.8-3.15 or gildemo target; "
 	  "off: locks only; require: fail unless the target has a GIL gilscope knows", 0 },
+	{ "python-layout", OPT_PYTHON_LAYOUT, "MODE", 0,
+	  "exact (default): a CPython newer than 3.15 is traced as a plain program; "
+	  "nearest: try the newest known layout on it, used only if it checks out "
+	  "against the live process (the report says so)", 0 },
 	{ "object", OPT_OBJECT, "OBJ[,OBJ]", 0, "Watch these objects' reference counts "
 	  "(up to 4): None, True, False, an address (id()), or [module:]symbol[+off]; "
 	  "see gilscope refcount --help", 0 },
@@ -196,6 +202,17 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			env->gil = GIL_REQUIRE;
 		else
 			argp_error(state, "invalid --gil '%s': expected auto, off or require", arg);
+		break;
+	case OPT_PYTHON_LAYOUT:
+		if (!env->live_only)
+			env->live_only = "--python-layout";
+		if (!strcmp(arg, "exact"))
+			env->python_layout = GIL_LAYOUT_EXACT;
+		else if (!strcmp(arg, "nearest"))
+			env->python_layout = GIL_LAYOUT_NEAREST;
+		else
+			argp_error(state, "invalid --python-layout '%s': expected exact or "
+				   "nearest", arg);
 		break;
 	case OPT_OBJECT: {
 		char *spec;

@@ -33,6 +33,7 @@ struct env {
 	bool mutex_probes;	/* --locks=all */
 	bool summary;		/* --summary: analyse in BPF, stream nothing */
 	int gil;		/* enum gil_mode */
+	int python_layout;	/* enum gil_layout_policy (gil_profile.h) */
 	bool stacks;
 	int top;
 	int ringbuf_mb;

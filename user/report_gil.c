@@ -119,6 +119,9 @@ void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 			"and the convoy are judged by the first)",
 			fmt_ns(m->gil_interval_end_us * 1000, b[0], 32));
 	fprintf(f, "\n");
+	/* what the table leaves out (subinterpreters' own GILs) */
+	if (m->gil.note[0])
+		fprintf(f, "  note: %s\n", m->gil.note);
 	fprintf(f, "  %-8s %-14s %9s %6s %9s %6s %9s %6s %7s %7s %7s %9s %9s %9s %9s %9s %9s\n",
 		"TID", "COMM", "HELD", "%", "WAITING", "%", "NO-GIL", "%", "ACQ",
 		"FORCED", "VOLUN", "WAIT-P50", "WAIT-P99", "WAIT-MAX", "HOLD-P50",
@@ -247,6 +250,10 @@ void report_gil_json(struct json *j, const struct report_meta *m, struct analysi
 	json_str(j, "python", m->gil.python);
 	json_str(j, "method", m->gil.method);
 	json_str(j, "detail", m->gil.detail);
+	if (m->gil.note[0])
+		json_str(j, "note", m->gil.note);
+	else
+		json_null(j, "note");
 	json_u64(j, "switch_interval_us", m->gil_interval_us);
 	if (m->gil_interval_end_us)	/* null: not read at the end (a recording of before) */
 		json_u64(j, "switch_interval_end_us", m->gil_interval_end_us);

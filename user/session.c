@@ -88,7 +88,8 @@ static int attach_gil(struct session *s)
 	char why[256] = "";
 	int err;
 
-	err = gil_find(pid, &meta->gil, why, sizeof(why));
+	err = gil_find(pid, &(struct gil_find_opts){ .layout = s->env->python_layout },
+		       &meta->gil, why, sizeof(why));
 	if (!err) {
 		err = proc_read_mem(pid, meta->gil.interval, &meta->gil_interval_us,
 				    sizeof(meta->gil_interval_us));
@@ -112,7 +113,7 @@ static int attach_gil(struct session *s)
 	}
 	if (s->env->gil == GIL_REQUIRE) {
 		fprintf(stderr, "gilscope: process %d has no GIL gilscope knows (not CPython "
-			"3.8-3.13 nor gildemo): drop --gil=require to trace its locks\n", pid);
+			"3.8-3.15 nor gildemo): drop --gil=require to trace its locks\n", pid);
 		return -ENOENT;
 	}
 	return 0;

@@ -443,6 +443,22 @@ static bool is_exe_load(struct symbolizer *s, size_t li)
 	return s->exe_ino && s->pm.maps[l->first].inode == s->exe_ino;
 }
 
+/* @name (FUNC or OBJECT) in load @li: its runtime address, or -ENOENT */
+static int sym_in_load(struct symbolizer *s, size_t li, const char *name, uint64_t *addr)
+{
+	struct sym_load *l = &s->loads[li];
+	struct elf_file *ef;
+	struct elf_sym sym;
+
+	if (load_ready(s, l, &ef))
+		return -ENOENT;
+	if (elf_file__find_sym(ef, name, ELF_SYM_FUNC, &sym) &&
+	    elf_file__find_sym(ef, name, ELF_SYM_OBJECT, &sym))
+		return -ENOENT;
+	*addr = sym.addr + l->bias;
+	return 0;
+}
+
 static int sym_addr_once(struct symbolizer *s, const char *prefix, const char *name,
 			 uint64_t *addr)
 {
@@ -459,20 +475,11 @@ static int sym_addr_once(struct symbolizer *s, const char *prefix, const char *n
 	 * the loader maps anything, at the lowest address.
 	 */
 	for (size_t i = 0; i < s->nr_loads; i++) {
-		struct sym_load *l = &s->loads[i];
-		struct elf_file *ef;
-		struct elf_sym sym;
-
-		if (len ? strncmp(s->mods[l->mod].name, prefix, len) :
+		if (len ? strncmp(s->mods[s->loads[i].mod].name, prefix, len) :
 			  any_exe ? !is_exe_load(s, i) : i != 0)
 			continue;
-		if (load_ready(s, l, &ef))
-			continue;
-		if (!elf_file__find_sym(ef, name, ELF_SYM_FUNC, &sym) ||
-		    !elf_file__find_sym(ef, name, ELF_SYM_OBJECT, &sym)) {
-			*addr = sym.addr + l->bias;
+		if (!sym_in_load(s, i, name, addr))
 			return 0;
-		}
 	}
 	return -ENOENT;
 }
@@ -485,6 +492,30 @@ int symbolizer__sym_addr(struct symbolizer *s, const char *module_prefix,
 	/* perhaps a library loaded since the last read */
 	if (err == -ENOENT && !refresh(s))
 		err = sym_addr_once(s, module_prefix, sym, addr);
+	return err;
+}
+
+/* The executable's loads first, then the others in address order: the
+ * executable's own definition wins, as it does for the dynamic linker. */
+static int sym_any_once(struct symbolizer *s, const char *name, uint64_t *addr)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < s->nr_loads; i++) {
+			if (is_exe_load(s, i) != !pass)
+				continue;
+			if (!sym_in_load(s, i, name, addr))
+				return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int symbolizer__sym_addr_any(struct symbolizer *s, const char *sym, uint64_t *addr)
+{
+	int err = sym_any_once(s, sym, addr);
+
+	if (err == -ENOENT && !refresh(s))
+		err = sym_any_once(s, sym, addr);
 	return err;
 }
 

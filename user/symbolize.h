@@ -41,6 +41,13 @@ int symbolizer__data(struct symbolizer *s, uint64_t addr, char *buf, size_t len)
 int symbolizer__sym_addr(struct symbolizer *s, const char *module_prefix,
 			 const char *sym, uint64_t *addr);
 
+/* Runtime address of @sym (FUNC or OBJECT) in whichever mapped module
+ * defines it: the main executable first, then every other module in
+ * address order.  For what may live anywhere: an interpreter started
+ * through its loader (`ld.so /usr/bin/python3 ...`, where the executable
+ * is ld.so), or a runtime in a library of any name.  0 or -ENOENT. */
+int symbolizer__sym_addr_any(struct symbolizer *s, const char *sym, uint64_t *addr);
+
 /* Opens every file mapped now, so names still resolve after the target
  * has exited (its files are read through /proc/PID/root, gone by then). */
 void symbolizer__preload(struct symbolizer *s);

@@ -226,13 +226,15 @@ static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool fi
 			err = tlv_strs(&b, GST_TAG_PROBE, p, 3);
 		}
 		if (m->has_gil) {
-			const char *g[4] = { m->gil.python, m->gil.method, m->gil.detail,
-					     m->gil.module };
+			const char *g[5] = { m->gil.python, m->gil.method, m->gil.detail,
+					     m->gil.module, m->gil.note };
 			uint64_t a[7] = { m->gil.gil, m->gil.interval, m->gil.last_holder,
 					  m->gil.locked, m->gil.switch_number, m->gil.cond,
 					  m->gil.mutex };
 
-			err = err ?: tlv_strs(&b, GST_TAG_GIL, g, 4);
+			/* a note only when there is one: readers before it take the
+			 * first 4 strings, and a trace without one is unchanged */
+			err = err ?: tlv_strs(&b, GST_TAG_GIL, g, m->gil.note[0] ? 5 : 4);
 			err = err ?: tlv(&b, GST_TAG_GIL_ADDRS, a, sizeof(a));
 			err = err ?: tlv_u64(&b, GST_TAG_GIL_INTERVAL, m->gil_interval_us);
 			if (m->gil_interval_end_us)
@@ -1226,6 +1228,7 @@ void gst_meta_apply(struct report_meta *m, uint32_t tag, const void *val, uint32
 		nth(val, len, 1, m->gil.method, sizeof(m->gil.method));
 		nth(val, len, 2, m->gil.detail, sizeof(m->gil.detail));
 		nth(val, len, 3, m->gil.module, sizeof(m->gil.module));
+		nth(val, len, 4, m->gil.note, sizeof(m->gil.note));
 		break;
 	case GST_TAG_GIL_ADDRS:
 		if (len == 56) {

@@ -80,7 +80,7 @@ enum gst_tag {
 	GST_TAG_STACK_ERRORS = 10,
 	GST_TAG_PROBE = 11,		/* kind \0 where \0 note */
 	GST_TAG_MUTEX_PROBES = 12,	/* u8 */
-	GST_TAG_GIL = 13,		/* python \0 method \0 detail \0 module */
+	GST_TAG_GIL = 13,		/* python \0 method \0 detail \0 module [\0 note] */
 	GST_TAG_GIL_ADDRS = 14,		/* 7 x u64: gil interval last_holder locked
 					 * switch_number cond mutex */
 	GST_TAG_GIL_INTERVAL = 15,	/* u64 us */

@@ -216,6 +216,21 @@ TEST(symbolize_sym_addr_main_exe)
 	symbolizer__free(s);
 }
 
+/* In any module: the executable's symbols, and a library's by name alone */
+TEST(symbolize_sym_addr_any)
+{
+	struct symbolizer *s = new_self();
+	uint64_t a, want;
+
+	CHECK_I64(symbolizer__sym_addr_any(s, "test_table_lock", &a), 0);
+	CHECK_U64(a, (uintptr_t)&test_table_lock);
+	CHECK_I64(symbolizer__sym_addr(s, "libc.so", "gnu_get_libc_version", &want), 0);
+	CHECK_I64(symbolizer__sym_addr_any(s, "gnu_get_libc_version", &a), 0);
+	CHECK_U64(a, want);
+	CHECK_I64(symbolizer__sym_addr_any(s, "no_such_symbol_anywhere", &a), -ENOENT);
+	symbolizer__free(s);
+}
+
 /* A library loaded after the symboliser read the maps: found on a miss. */
 TEST(symbolize_library_loaded_later)
 {

@@ -349,3 +349,34 @@ TEST(tracefile_1_1_sequence_records_and_missing_chunks)
 	CHECK(g.records < 100000);
 	unlink(path);
 }
+
+/* The GIL's strings, the note among them when there is one (a fifth
+ * string: readers that know four ignore it). */
+TEST(tracefile_gil_note_round_trip)
+{
+	for (int with = 0; with < 2; with++) {
+		struct report_meta m = {0};
+		struct gst_read_stats st;
+		struct got g = {0};
+		struct gst_read_cb cb = { g_meta, g_name, g_rec, &g };
+		struct gst_writer *w;
+
+		tmp_path();
+		m.pid = 4242;
+		m.has_gil = true;
+		snprintf(m.gil.python, sizeof(m.gil.python), "3.14.10");
+		snprintf(m.gil.method, sizeof(m.gil.method), "debug-offsets");
+		snprintf(m.gil.detail, sizeof(m.gil.detail), "_Py_DebugOffsets: ...");
+		snprintf(m.gil.module, sizeof(m.gil.module), "/usr/bin/python3.14");
+		if (with)
+			snprintf(m.gil.note, sizeof(m.gil.note), "1 other interpreter exists");
+		CHECK(gst_writer__open(path, false, &m, &w) == 0);
+		CHECK(gst_writer__close(w, &m) == 0);
+		CHECK(gst_read(path, &cb, &st) == 0);
+		unlink(path);
+		CHECK(g.m.has_gil);
+		CHECK_STR(g.m.gil.python, "3.14.10");
+		CHECK_STR(g.m.gil.module, "/usr/bin/python3.14");
+		CHECK_STR(g.m.gil.note, with ? "1 other interpreter exists" : "");
+	}
+}
