@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -332,6 +333,65 @@ def traced_once(cmd, args, svg, name):
                             "-o", os.path.join(svg, name + ".svg"), "--force"], check=True)
         return rep, first_json(r.stdout), r.stdout
     finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# Runs a script parked before its first line: prints the interpreter's pid
+# and waits for a line on stdin (a tracer attaches meanwhile).
+PARKED = ("import os, runpy, sys; print(os.getpid(), flush=True); sys.stdin.readline(); "
+          "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
+def traced_by_pid(py, script, script_args=(), args=()):
+    """Starts script on py (a Python from pythons()) parked, attaches
+    `gilscope ARGS -p PID` and lets it run to its end; returns (report
+    dict, workload JSON, text report).  Attaching by pid works the same
+    whatever launched the interpreter (chroot, a container's pivot_root).
+    A run whose program the kernel killed with SIGTRAP (see traced()) is
+    run again."""
+    for _ in range(3):
+        got = traced_by_pid_once(py, script, script_args, args)
+        if got:
+            return got
+        print("(the kernel killed the watched program with SIGTRAP - an unclaimed "
+              "watchpoint trap, see the README; running it again)")
+    print("demo: the kernel killed the watched program three times in a row",
+          file=sys.stderr)
+    sys.exit(EXIT_WATCHPOINT_KILLED)
+
+
+def traced_by_pid_once(py, script, script_args, args):
+    d = tempfile.mkdtemp(prefix="gilscope-demo-")
+    wl = subprocess.Popen(py.cmd("-c", PARKED, py.path_in(script), *script_args),
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    g = None
+    try:
+        pid = int(wl.stdout.readline())
+        rep_path = os.path.join(d, "report.json")
+        g = subprocess.Popen([GILSCOPE] + list(args) + ["-p", str(pid), "--json", rep_path],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        err = []
+        while not err or "tracing pid" not in err[-1]:
+            err.append(g.stderr.readline())
+            if not err[-1]:
+                sys.exit("demo: gilscope ended before tracing:\n%s" % "".join(err))
+        wl.stdin.write("go\n")
+        wl.stdin.flush()
+        wl_out = wl.stdout.read()
+        if wl.wait() == -signal.SIGTRAP:
+            g.communicate()
+            return None
+        out, rest = g.communicate()
+        if g.returncode != 3:      # 3: the target exited, as it should
+            sys.exit("demo: gilscope exited %d:\n%s" % (g.returncode, "".join(err) + rest))
+        with open(rep_path) as f:
+            rep = json.load(f)
+        return rep, first_json(wl_out), out
+    finally:
+        for p in (wl, g):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
         shutil.rmtree(d, ignore_errors=True)
 
 
