@@ -3,7 +3,9 @@
 # is missing.  A no-op when everything is there; needs root otherwise.
 set -e
 need=""
-for p in make gcc clang llvm libclang-rt-dev libbpf-dev libelf-dev zlib1g-dev bpftool python3 valgrind strace; do
+# debootstrap: the sid root of test Pythons; libffi-dev, xz-utils: the nogil build
+for p in make gcc clang llvm libclang-rt-dev libbpf-dev libelf-dev zlib1g-dev bpftool python3 valgrind strace \
+	 debootstrap libffi-dev xz-utils; do
 	case "$p" in
 	bpftool) command -v bpftool >/dev/null 2>&1 || need="$need $p" ;;
 	*) dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p" ;;
