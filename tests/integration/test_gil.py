@@ -305,7 +305,7 @@ def no_gil_locks_traced(py):
 
 
 def test_unsupported_python_says_so_and_falls_back():
-    """A CPython outside 3.8-3.13 is named as such, in one line, and traced
+    """A CPython outside 3.8-3.15 is named as such, in one line, and traced
     as a plain program: no GIL figures from a guessed layout."""
     import glob
     import subprocess
@@ -327,7 +327,7 @@ def test_unsupported_python_says_so_and_falls_back():
         prog.wait()
     assert r.returncode == 0, r.stderr
     notes = [l for l in r.stderr.splitlines() if "not supported" in l]
-    assert len(notes) == 1 and "3.8 - 3.13" in notes[0], r.stderr
+    assert len(notes) == 1 and "3.8 - 3.15" in notes[0], r.stderr
     gil_lines = [l for l in r.stdout.splitlines() if l.startswith("GIL: ")]
     assert len(gil_lines) == 1 and "not supported" in gil_lines[0], r.stdout
     assert "HELD" not in r.stdout, r.stdout
