@@ -91,6 +91,11 @@ class Python:
     def __repr__(self):
         return "<Python %s>" % self.label
 
+    def __getitem__(self, i):
+        """The finder's older (label, path) view: python("debian-")[1].
+        The path runs as is only for mode "host"."""
+        return (self.label, self.exe)[i]
+
     def launcher(self):
         if self.mode == "chroot":
             return ["chroot", self.root]

@@ -65,25 +65,35 @@ def fib_args(nthreads, n, interval=None):
     return [str(nthreads), str(n)] + ([str(interval)] if interval else [])
 
 
-def fib_run(py, nthreads, n, interval=None, gilscope_args=()):
-    """fib_threads.py on py (a common.find_pythons() Python) under gilscope."""
-    rc, out, err, rep = run_traced(list(gilscope_args),
-                                   py.argv(workload_py("fib_threads.py"),
-                                           *fib_args(nthreads, n, interval)))
-    assert rc == 0, "%s: gilscope exited %d: %s" % (py.label, rc, err)
-    return parse_json_stdout(out), rep
+def fib_run(py, nthreads, n, interval=None, gilscope_args=(), prefix=()):
+    """fib_threads.py under gilscope -- [prefix...] py: py is a Python of
+    common.find_pythons() (its launcher and in-root paths come with it) or
+    an interpreter's path; prefix: a wrapper that execs the Python, e.g.
+    taskset."""
+    script, args = workload_py("fib_threads.py"), fib_args(nthreads, n, interval)
+    cmd = [py, script] + args if isinstance(py, str) else py.argv(script, *args)
+    rc, out, err, rep = run_traced(list(gilscope_args), list(prefix) + cmd)
+    assert rc == 0, "%s: gilscope exited %d: %s" % (getattr(py, "label", py), rc, err)
+    truth = parse_json_stdout(out)
+    if not isinstance(py, str):
+        assert truth["python"] == py.version, (py.label, truth["python"])
+    return truth, rep
 
 
-def check_fib(py, interval_s, expect_hold_ns, strict=True, gilscope_args=(), label=None):
+def check_fib(label, py, interval_s, expect_hold_ns, strict=True, gilscope_args=(), prefix=()):
     # about half a second of CPU per thread: dozens of holds each
-    truth, rep = fib_run(py, 4, 28 if interval_s else 30, interval_s, gilscope_args)
-    check_fib_report(py, truth, rep, expect_hold_ns, strict, label)
+    truth, rep = fib_run(py, 4, fib_n(interval_s), interval_s, gilscope_args, prefix)
+    check_fib_report(label, truth, rep, expect_hold_ns, strict)
+    return truth, rep
 
 
-def check_fib_report(py, truth, rep, expect_hold_ns, strict=True, label=None):
-    """A fib_threads.py run's report against the workload's own truth."""
-    label = label or py.label
-    assert truth["python"] == py.version, (label, truth["python"])
+def fib_n(interval_s):
+    """The fib(N) that gives each of 4 threads about half a second of CPU."""
+    return 28 if interval_s else 30
+
+
+def check_fib_report(label, truth, rep, expect_hold_ns, strict=True):
+    """A report of fib_threads.py (4 threads) against its own JSON truth."""
     gil = rep["gil"]
     assert gil is not None, "%s: no GIL found: %s" % (label, rep.get("gil"))
     assert gil["missed"] == 0, "%s: %s" % (label, gil)
@@ -150,7 +160,7 @@ def check_fib_report(py, truth, rep, expect_hold_ns, strict=True, label=None):
 @every_python(containers="one")
 def fib_4_threads(py):
     require_root_bpf()
-    check_fib(py, None, 5e6)
+    check_fib(py.label, py, None, 5e6)
 
 
 @every_python(containers="one")
@@ -162,7 +172,7 @@ def fib_follows_setswitchinterval(py):
     # time any more, so only the holds' length is checked.  (That the hold
     # lengths gilscope measures are right at 1 ms is checked against
     # gildemo's own clock in test_gildemo_at_1ms_interval.)
-    check_fib(py, 0.001, 1e6, strict=False)
+    check_fib(py.label, py, 0.001, 1e6, strict=False)
 
 
 # Starts fib_threads.py under py, parked until a line on stdin: the tracer
@@ -178,7 +188,7 @@ def fib_attached_by_pid(py):
     by the time it prints, whatever ran before it under that pid."""
     require_root_bpf()
     wl = subprocess.Popen(py.cmd("-c", ATTACH_STUB, py.path_in(workload_py("fib_threads.py")),
-                                 *fib_args(4, 30)),
+                                 *fib_args(4, fib_n(None))),
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     d = tmpdir()
     out = os.path.join(d, "r.json")
@@ -200,7 +210,8 @@ def fib_attached_by_pid(py):
             wl.wait()
     with open(out) as f:
         rep = json.load(f)
-    check_fib_report(py, truth, rep, 5e6)
+    assert truth["python"] == py.version, (py.label, truth["python"])
+    check_fib_report(py.label, truth, rep, 5e6)
 
 
 def test_gildemo_at_1ms_interval():

@@ -85,7 +85,7 @@ def test_summary_contended_mode_leaves_holds_unknown():
 @every_python(containers="one")
 def summary_fib(py):
     require_root_bpf()
-    test_gil.check_fib(py, None, 5e6, gilscope_args=["--summary"], label="summary " + py.label)
+    test_gil.check_fib("summary " + py.label, py, None, 5e6, gilscope_args=["--summary"])
 
 
 def test_summary_refuses_what_it_cannot_do():
