@@ -65,7 +65,7 @@ class Python:
     version   "3.14.10"; vinfo (3, 14, 10)
     origin    "debian", "pyenv", "sid", "nogil"
     mode      "host" (run as is), "chroot" (chroot ROOT exe: the same mount
-              namespace) or "container" (its own mount namespace, ROOT
+              namespace, with a /proc mounted in ROOT once) or "container" (its own mount namespace, ROOT
               bind-mounted on itself and pivot_root'ed into, /proc mounted:
               tests/pythons/in-container.sh)
     exe       the interpreter's path as the launched process sees it
@@ -105,6 +105,8 @@ class Python:
 
     def cmd(self, *args):
         """The interpreter with arguments taken as they are (-c CODE, ...)."""
+        if self.mode == "chroot":
+            chroot_proc(self.root)
         return self.launcher() + [self.exe] + [str(a) for a in args]
 
     def argv(self, script, *args):
@@ -138,6 +140,15 @@ class Python:
         """A fresh directory the interpreter can write to; its host path."""
         base = None if self.root is None else self.host_path("/tmp")
         return tempfile.mkdtemp(prefix="gilscope-", dir=base)
+
+
+def chroot_proc(root):
+    """Mounts /proc in root for its chroot'ed programs, once (as schroot
+    would; left mounted: tests/pythons/sid-root.sh unmounts it before it
+    remakes a root).  The workloads read their threads' schedstat there."""
+    p = os.path.join(root, "proc")
+    if not os.path.ismount(p):
+        subprocess.run(["mount", "-t", "proc", "proc", p], check=True)
 
 
 def elf_has_symtab(path):

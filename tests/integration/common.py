@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -265,6 +266,44 @@ def every_python(gil=True, containers="all", seconds=180):
             mod["test_%s@none" % name] = none
         return fn
     return deco
+
+
+def run_parked(py, script, args=(), gilscope_args=(), timeout=120):
+    """Starts script (a host path) on py parked before its first line
+    (demolib.PARKED: it prints its pid and waits for a line), attaches
+    `gilscope GILSCOPE_ARGS -p PID --json`, lets it run to its end.  The
+    pid is checked to be the launched one (chroot, unshare and the
+    container's shell exec all the way).  Returns (the workload's
+    stdout, gilscope's stdout, the report dict), or None when the kernel
+    killed the workload with SIGTRAP (see run_watched)."""
+    wl = subprocess.Popen(py.cmd("-c", demolib.PARKED, py.path_in(script), *args),
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    d = tmpdir()
+    out = os.path.join(d, "r.json")
+    g = None
+    try:
+        pid = int(wl.stdout.readline())
+        assert pid == wl.pid, (py.label, pid, wl.pid)
+        g = subprocess.Popen([GILSCOPE] + list(gilscope_args) + ["-p", str(pid), "--json", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_tracing(g)
+        wl.stdin.write("go\n")
+        wl.stdin.flush()
+        wl_out = wl.stdout.read()
+        rc = wl.wait(timeout=timeout)
+        g_out, g_err = g.communicate(timeout=60)
+        if rc == -signal.SIGTRAP:
+            return None
+        assert rc == 0, (py.label, rc)
+        assert g.returncode == 3, (py.label, g.returncode, g_err)   # the target exited
+        with open(out) as f:
+            return wl_out, g_out, json.load(f)
+    finally:
+        for p in (wl, g):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def workload_py(name):

@@ -8,7 +8,7 @@ import statistics
 import subprocess
 
 from common import (GILSCOPE, Skip, every_python, find_pythons, near, parse_json_stdout,
-                    require_root_bpf, run_traced, tmpdir, wait_tracing, workload_py, BUILD)
+                    require_root_bpf, run_parked, run_traced, tmpdir, workload_py, BUILD)
 
 
 def gildemo_run(args, gilscope_args=()):
@@ -175,41 +175,14 @@ def fib_follows_setswitchinterval(py):
     check_fib(py.label, py, 0.001, 1e6, strict=False)
 
 
-# Starts fib_threads.py under py, parked until a line on stdin: the tracer
-# attaches by pid first (the pid is the interpreter's once it prints).
-ATTACH_STUB = ("import os, runpy, sys; print(os.getpid(), flush=True); sys.stdin.readline(); "
-               "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')")
-
-
 @every_python()
 def fib_attached_by_pid(py):
     """gilscope -p PID on an interpreter started by its launcher (chroot,
     the container's unshare and pivot_root): the pid is the Python's own
     by the time it prints, whatever ran before it under that pid."""
     require_root_bpf()
-    wl = subprocess.Popen(py.cmd("-c", ATTACH_STUB, py.path_in(workload_py("fib_threads.py")),
-                                 *fib_args(4, fib_n(None))),
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    d = tmpdir()
-    out = os.path.join(d, "r.json")
-    try:
-        pid = int(wl.stdout.readline())
-        assert pid == wl.pid, (pid, wl.pid)   # exec all the way: one pid
-        g = subprocess.Popen([GILSCOPE, "-p", str(pid), "--json", out], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-        wait_tracing(g)
-        wl.stdin.write("go\n")
-        wl.stdin.flush()
-        truth = parse_json_stdout(wl.stdout.read())
-        assert wl.wait(timeout=120) == 0
-        g_out, g_err = g.communicate(timeout=60)
-        assert g.returncode == 3, (py.label, g.returncode, g_err)   # the target exited
-    finally:
-        if wl.poll() is None:
-            wl.kill()
-            wl.wait()
-    with open(out) as f:
-        rep = json.load(f)
+    wl_out, out, rep = run_parked(py, workload_py("fib_threads.py"), fib_args(4, fib_n(None)))
+    truth = parse_json_stdout(wl_out)
     assert truth["python"] == py.version, (py.label, truth["python"])
     check_fib_report(py.label, truth, rep, 5e6)
 
@@ -310,7 +283,7 @@ def no_gil_locks_traced(py):
         (contended, [(l["addr"], l["contended"]) for l in rep["locks"]])
     w = lk["wait_ns"]["total"]
     assert 0.8 * waited <= w <= waited, (w, waited)
-    assert "%x" % lk["addr"] in out
+    assert lk["addr"] in out, lk["addr"]
     # and the JSON says why there is no GIL section too
     assert "no GIL" in (rep.get("gil_note") or ""), "no gil_note in the JSON report: %s" \
         % sorted(rep)

@@ -31,7 +31,11 @@ url=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)\/*$/\1/p' /etc/apt/sources.list.d/
 	/etc/apt/sources.list 2>/dev/null | head -n1)
 [ -n "$url" ] || { echo "sid-root: no Debian mirror in the apt sources" >&2; exit 1; }
 
-# a half-made root from an interrupted run is made again, never used
+# a half-made root from an interrupted run is made again, never used;
+# the tests mount /proc in a root they chroot into (demo/demolib.py)
+for d in "$root.tmp" "$root"; do
+	mountpoint -q "$d/proc" 2>/dev/null && umount "$d/proc"
+done
 rm -rf "$root.tmp"
 mkdir -p "$(dirname "$root")"
 debootstrap --variant=minbase --include=$pkgs sid "$root.tmp" "$url" >"$root.tmp.log" 2>&1 || {
