@@ -28,6 +28,7 @@ struct analysis {
 	void (*tap)(const struct gs_event_hdr *e, size_t size, void *ctx);
 	void *tap_ctx;
 	uint64_t malformed;	/* records of a wrong size or type */
+	bool keep;		/* intervals and handoffs kept (exports) */
 };
 
 int analysis__new(struct analysis *a, const struct lockstats_config *cfg,

@@ -244,12 +244,96 @@ static bool poll_over(struct session *s)
 	return now_ns() >= s->poll_end;
 }
 
+/*
+ * The target exec'd (its GS_EV_EXEC record, taken already: every record
+ * of the old image is ahead of it in the ring buffer, since the exec
+ * waited for the old threads to die).  BPF holds the new image stopped
+ * and forgot the old GIL; here the new image is run to where it is
+ * ready (target__follow_exec), its maps read again, its GIL found and
+ * announced to the analysis (GS_EV_GIL_FOUND, recorded too), its libc
+ * probed when it is another file, and it is let go.  Whatever fails, it
+ * is let go and still traced (its locks, at least), and stderr says so.
+ * What the target can see: one SIGSTOP/SIGCONT pair per exec (and one
+ * per one-shot stop on the way to its interpreter's ready point); a
+ * parent waiting with WUNTRACED (a shell's job control) sees it stop.
+ */
+static void follow_exec(struct session *s, const struct gs_exec_event *e)
+{
+	const struct env *env = s->env;
+	struct report_meta *meta = s->meta;
+	struct gs_gil_found_event f = {0};
+	struct symbolizer *sym;
+	char comm[sizeof(meta->comm)];
+	pid_t pid = s->target.pid;
+	int err;
+
+	snprintf(comm, sizeof(comm), "%s", meta->comm);
+	report_add_exec(meta, comm, e->filename);
+	/* the old image's GIL is gone (BPF forgot it at the exec) */
+	meta->has_gil = false;
+	meta->sn_mem = false;
+	meta->gil_note[0] = 0;
+	if (s->stopping) {
+		target__release(&s->target);
+		return;
+	}
+	err = target__follow_exec(&s->target, &s->tr, env->gil != GIL_OFF);
+	if (err == -ECHILD)
+		return;		/* gone: the run loop sees it */
+	if (err) {
+		target__release(&s->target);
+		fprintf(stderr, "gilscope: cannot follow process %d into %s: %s: let it run "
+			"(SIGCONT), tracing its locks without its GIL\n", pid, e->filename,
+			strerror(-err));
+		return;
+	}
+	/* names from now on are the new image's */
+	if (!symbolizer__new(pid, &sym)) {
+		names__set_symbolizer(s->names, sym);
+		symbolizer__free(s->sym);
+		s->sym = sym;
+		symbolizer__preload(sym);
+		symbolizer__watch_maps(sym, tracer__maps_gen(&s->tr));
+	}
+	target__describe(&s->target, meta);
+	if (env->gil != GIL_OFF && !attach_gil(s) && meta->has_gil) {
+		f.hdr.type = GS_EV_GIL_FOUND;
+		f.hdr.tid = pid;
+		f.hdr.ts = now_ns();
+		f.mutex = meta->gil.mutex;
+		f.cond = meta->gil.cond;
+		f.interval_us = meta->gil_interval_us;
+		take_record(s, &f, sizeof(f));
+		meta->sn_mem = !proc_read_mem(pid, meta->gil.switch_number, &meta->sn_start,
+					      sizeof(meta->sn_start));
+	}
+	err = tracer__attach_libc(&s->tr, pid, env->mutex_probes, meta->has_gil);
+	if (err)
+		fprintf(stderr, "gilscope: the libc of %s is not probed: its pthread calls "
+			"are not traced\n", e->filename);
+	target__release(&s->target);
+	fprintf(stderr, "gilscope: pid %d exec'd %s (now %s): following it%s\n", pid,
+		e->filename, meta->comm, meta->has_gil ? ", its GIL found" : "");
+}
+
 /* The ring buffer's callback: a negative return ends ring_buffer__poll()
  * and leaves the record unread. */
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
+	const struct gs_event_hdr *h = data;
 
+	/* an exec holds the target until its record is read: never left
+	 * unread, never discarded */
+	if (h->type == GS_EV_EXEC && size == sizeof(struct gs_exec_event)) {
+		struct gs_exec_event e;
+
+		memcpy(&e, data, size);
+		e.filename[sizeof(e.filename) - 1] = 0;
+		take_record(s, &e, size);
+		follow_exec(s, &e);
+		return 0;
+	}
 	if (s->discard) {
 		s->meta->lost_at_stop++;
 		return 0;
@@ -394,6 +478,7 @@ int session__stop(struct session *s)
 	 * buffer, for a second at most: what is left then is counted */
 	watch__detach(&s->watch);
 	tracer__stop(&s->tr);	/* the probes go while we drain and report */
+	s->stopping = true;	/* an exec drained now is let go, not followed */
 	exiting = 0;	/* the signal that stopped us must not stop the drain */
 	s->poll_end = now_ns() + DRAIN_BUDGET_NS;
 	if (ring_buffer__consume(s->rb) == -ECANCELED) {

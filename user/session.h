@@ -58,6 +58,7 @@ struct session {
 	uint64_t poll_end;
 	unsigned int since_check;
 	bool discard;
+	bool stopping;			/* tracing stopped: execs are let go only */
 	struct inflight pre;		/* futex waits in progress at attach */
 };
 
