@@ -60,8 +60,10 @@ def test_gildemo_matches_its_own_ground_truth():
     assert "Timeline" in out and "#" in out
 
 
-def fib_run(py, nthreads, n, interval=None, gilscope_args=()):
-    args = [py, workload_py("fib_threads.py"), str(nthreads), str(n)]
+def fib_run(py, nthreads, n, interval=None, gilscope_args=(), prefix=()):
+    """fib_threads.py under gilscope -- [prefix...] py (prefix: a wrapper
+    that execs the Python, e.g. taskset)."""
+    args = list(prefix) + [py, workload_py("fib_threads.py"), str(nthreads), str(n)]
     if interval:
         args.append(str(interval))
     rc, out, err, rep = run_traced(list(gilscope_args), args)
@@ -69,9 +71,20 @@ def fib_run(py, nthreads, n, interval=None, gilscope_args=()):
     return parse_json_stdout(out), rep
 
 
-def check_fib(label, py, interval_s, expect_hold_ns, strict=True, gilscope_args=()):
+def check_fib(label, py, interval_s, expect_hold_ns, strict=True, gilscope_args=(), prefix=()):
     # about half a second of CPU per thread: dozens of holds each
-    truth, rep = fib_run(py, 4, 28 if interval_s else 30, interval_s, gilscope_args)
+    truth, rep = fib_run(py, 4, fib_n(interval_s), interval_s, gilscope_args, prefix)
+    check_fib_report(label, truth, rep, expect_hold_ns, strict)
+    return truth, rep
+
+
+def fib_n(interval_s):
+    """The fib(N) that gives each of 4 threads about half a second of CPU."""
+    return 28 if interval_s else 30
+
+
+def check_fib_report(label, truth, rep, expect_hold_ns, strict=True):
+    """A report of fib_threads.py (4 threads) against its own JSON truth."""
     gil = rep["gil"]
     assert gil is not None, "%s: no GIL found: %s" % (label, rep.get("gil"))
     assert gil["missed"] == 0, "%s: %s" % (label, gil)

@@ -14,7 +14,8 @@ stop = threading.Event()
 threads = [threading.Thread(target=stop.wait, name="old-%d" % i) for i in range(3)]
 for t in threads:
     t.start()
-print("ready %d" % os.getpid(), flush=True)
+# "ready PID TID...": the old image's threads, which must not outlive it
+print("ready %d %s" % (os.getpid(), " ".join(str(t.native_id) for t in threads)), flush=True)
 sys.stdin.readline()
 # the old image's threads are still alive here: the exec ends them
 os.execv(sys.argv[1], sys.argv[1:])
