@@ -271,6 +271,7 @@ static void follow_exec(struct session *s, const struct gs_exec_event *e)
 	report_add_exec(meta, comm, e->filename);
 	/* the old image's GIL is gone (BPF forgot it at the exec) */
 	meta->has_gil = false;
+	memset(&meta->gil, 0, sizeof(meta->gil));
 	meta->sn_mem = false;
 	meta->gil_note[0] = 0;
 	if (s->stopping) {

@@ -167,34 +167,6 @@ static int run_loader_to_libs(struct target *t, struct tracer *tr)
 }
 
 /*
- * @sym's runtime address in whichever mapped module defines it, the main
- * executable first: a Python started through its loader, or a runtime in
- * a library of any name.  (A local stand-in for the symbolizer's lookup
- * in any module that the GIL profile work brings.)
- */
-static int sym_addr_anywhere(struct symbolizer *s, const struct proc_maps *pm,
-			     const char *sym, uint64_t *addr)
-{
-	char base[256], *cut;
-
-	if (!symbolizer__sym_addr(s, "", sym, addr))
-		return 0;
-	for (size_t i = 0; i < pm->nr; i++) {
-		const char *path = pm->maps[i].path;
-
-		if (path[0] != '/' || (i && !strcmp(path, pm->maps[i - 1].path)))
-			continue;
-		snprintf(base, sizeof(base), "%s", strrchr(path, '/') + 1);
-		cut = strstr(base, " (deleted)");
-		if (cut)
-			*cut = 0;
-		if (!symbolizer__sym_addr(s, base, sym, addr))
-			return 0;
-	}
-	return -ENOENT;
-}
-
-/*
  * An interpreter's GIL does not exist at a program's entry point: the
  * runtime creates it.  When the new program has a GIL profile's "ready"
  * function (CPython's Py_RunMain, called once the interpreter is
@@ -225,7 +197,9 @@ static int run_to_interpreter_ready(struct target *t, struct tracer *tr)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(ready) / sizeof(ready[0]) && !err; i++) {
-		if (sym_addr_anywhere(s, &pm, ready[i], &addr))
+		/* in any module: a Python started through its loader (the
+		 * executable is ld.so), a runtime in a library of any name */
+		if (symbolizer__sym_addr_any(s, ready[i], &addr))
 			continue;
 		m = proc_maps__find(&pm, addr);
 		if (!m || m->path[0] != '/')

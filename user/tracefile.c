@@ -214,13 +214,13 @@ static int meta_execs(struct buf *b, const struct report_meta *m)
 	err = err ?: tlv_str(b, GST_TAG_EXE, m->exe);
 	err = err ?: tlv_str(b, GST_TAG_BUILD_ID, m->build_id);
 	if (m->has_gil) {
-		const char *g[4] = { m->gil.python, m->gil.method, m->gil.detail,
-				     m->gil.module };
+		const char *g[5] = { m->gil.python, m->gil.method, m->gil.detail,
+				     m->gil.module, m->gil.note };
 		uint64_t a[7] = { m->gil.gil, m->gil.interval, m->gil.last_holder,
 				  m->gil.locked, m->gil.switch_number, m->gil.cond,
 				  m->gil.mutex };
 
-		err = err ?: tlv_strs(b, GST_TAG_GIL, g, 4);
+		err = err ?: tlv_strs(b, GST_TAG_GIL, g, m->gil.note[0] ? 5 : 4);
 		err = err ?: tlv(b, GST_TAG_GIL_ADDRS, a, sizeof(a));
 		err = err ?: tlv_u64(b, GST_TAG_GIL_INTERVAL, m->gil_interval_us);
 	}
@@ -1305,6 +1305,7 @@ void gst_meta_apply(struct report_meta *m, uint32_t tag, const void *val, uint32
 		if (!m->nr_execs) {
 			/* the tags after the execs describe the last program */
 			m->has_gil = false;
+			memset(&m->gil, 0, sizeof(m->gil));
 			m->gil_note[0] = 0;
 		}
 		report_add_exec(m, nth(val, len, 0, tmp[0], 256), nth(val, len, 1, tmp[1], 256));
