@@ -180,6 +180,12 @@ void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 		report_gil_json(&j, m, a, n);
 	else
 		json_null(&j, "gil");
+	/* no GIL section: why, in the text report's one line (null with a
+	 * GIL, or from a recording made before the reason was kept) */
+	if (!m->has_gil && m->gil_note[0])
+		json_str(&j, "gil_note", m->gil_note);
+	else
+		json_null(&j, "gil_note");
 	report_refcount_json(&j, m, a, n);
 
 	json_arr_begin(&j, "locks");

@@ -85,7 +85,7 @@ static int attach_gil(struct session *s)
 {
 	struct report_meta *meta = s->meta;
 	pid_t pid = s->target.pid;
-	char why[256] = "";
+	char why[256] = "", comm[64];
 	int err;
 
 	err = gil_find(pid, &(struct gil_find_opts){ .layout = s->env->python_layout },
@@ -116,6 +116,23 @@ static int attach_gil(struct session *s)
 			"3.8-3.15 nor gildemo): drop --gil=require to trace its locks\n", pid);
 		return -ENOENT;
 	}
+	/* the report says why it has no GIL section, whatever the program */
+	if (!why[0] && proc_comm(pid, comm, sizeof(comm)))
+		snprintf(comm, sizeof(comm), "the program");
+	if (why[0])
+		snprintf(meta->gil_note, sizeof(meta->gil_note), "%s", why);
+	else
+		snprintf(meta->gil_note, sizeof(meta->gil_note), "none: %s is not an interpreter "
+			 "gilscope knows (CPython 3.8-3.15, gildemo): its locks only", comm);
+	return 0;
+}
+
+/* The GIL, unless --gil=off: then the report says it was not looked for. */
+static int find_gil(struct session *s)
+{
+	if (s->env->gil != GIL_OFF)
+		return attach_gil(s);
+	snprintf(s->meta->gil_note, sizeof(s->meta->gil_note), "not looked for (--gil=off)");
 	return 0;
 }
 
@@ -167,7 +184,7 @@ int session__attach(struct session *s)
 		err = target__attach_pid(&s->target, env->pid, &s->tr);
 	if (err)
 		return err;
-	if (env->gil != GIL_OFF && (err = attach_gil(s)))
+	if ((err = find_gil(s)))
 		return err;
 	if (env->nr_objects && (err = attach_watch(s)))
 		return err;
@@ -297,7 +314,7 @@ static void follow_exec(struct session *s, const struct gs_exec_event *e)
 		symbolizer__watch_maps(sym, tracer__maps_gen(&s->tr));
 	}
 	target__describe(&s->target, meta);
-	if (env->gil != GIL_OFF && !attach_gil(s) && meta->has_gil) {
+	if (!find_gil(s) && meta->has_gil) {
 		f.hdr.type = GS_EV_GIL_FOUND;
 		f.hdr.tid = pid;
 		f.hdr.ts = now_ns();

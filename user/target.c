@@ -154,7 +154,10 @@ static int run_loader_to_libs(struct target *t, struct tracer *tr)
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", t->pid);
 	if (elf_file__open(exe, &ef))
 		return 0;
+	/* the loader exports it (GLIBC_PRIVATE); a static program has a
+	 * local copy that nothing calls */
 	err = elf_file__find_sym(ef, "_dl_debug_state", ELF_SYM_FUNC, &sym);
+	err = err ?: sym.version ? 0 : -ENOENT;
 	err = err ?: elf_file__vaddr_to_offset(ef, sym.addr, &off);
 	elf_file__close(ef);
 	if (err || libc_mapped(t->pid))
@@ -163,6 +166,15 @@ static int run_loader_to_libs(struct target *t, struct tracer *tr)
 	for (int i = 0; !err && i < 4 && !libc_mapped(t->pid); i++)
 		err = run_to_stop(t);
 	tracer__detach_entry_stop(tr);
+	if (err == -ETIMEDOUT) {
+		kill(t->pid, SIGCONT);	/* it may have stopped since */
+		fprintf(stderr, "gilscope: process %d: its loader did not map libc in %d s: "
+			"tracing it from where it is\n", t->pid, STOP_WAIT_MS / 1000);
+		err = 0;
+	}
+	if (err == -ECHILD)
+		fprintf(stderr, "gilscope: process %d exited before its loader mapped libc\n",
+			t->pid);
 	return err;
 }
 

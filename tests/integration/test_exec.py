@@ -215,6 +215,8 @@ def test_pid_python_that_execs_a_c_program():
         rc, err, rep = trace_pid(int(words[1]), go_and_read(p, out), d)
         assert rc == 3, err
         assert rep["gil"] is None, rep["gil"]
+        # the reason is the new program's, not a stale one of the Python
+        assert "_PyRuntime" in rep["gil_note"], rep["gil_note"]
         assert rep["target"]["comm"] == "lockholder", rep["target"]
         lk = table_lock(rep)
         assert lk["name"] == "lockholder:table_lock" and lk["contended"] == ROUNDS, lk
@@ -274,10 +276,11 @@ def test_nogil_command_traces_its_locks():
     traced = {t["tid"] for t in rep["threads"]}
     assert {t["tid"] for t in truth["threads"]} <= traced, (truth["threads"], traced)
     assert rep["events"]["recorded"] > 0, rep["events"]
-    # no GIL section, and one line in the text report saying why
+    # no GIL section, and one line saying why, in the text and JSON reports
     assert rep["gil"] is None
+    assert "free-threaded" in rep["gil_note"], rep["gil_note"]
     gil_lines = [l for l in out.splitlines() if l.startswith("GIL")]
-    assert len(gil_lines) == 1 and len(gil_lines[0]) > len("GIL: "), gil_lines
+    assert gil_lines == ["GIL: " + rep["gil_note"]], gil_lines
 
 
 # ---- a deleted libc, a chroot, a container ------------------------------------
