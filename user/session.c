@@ -325,6 +325,8 @@ static void follow_exec(struct session *s, const struct gs_exec_event *e)
 		meta->sn_mem = !proc_read_mem(pid, meta->gil.switch_number, &meta->sn_start,
 					      sizeof(meta->sn_start));
 	}
+	if (e->old_tid != e->hdr.tid)
+		tracer__forget_libc(&s->tr);
 	err = tracer__attach_libc(&s->tr, pid, env->mutex_probes, meta->has_gil);
 	if (err)
 		fprintf(stderr, "gilscope: the libc of %s is not probed: its pthread calls "

@@ -346,6 +346,11 @@ cleanup:
 	return err;
 }
 
+void tracer__forget_libc(struct tracer *t)
+{
+	t->libc_probed = t->cond_signal_probed = false;
+}
+
 int tracer__attach_entry_stop(struct tracer *t, pid_t pid, const char *exe_path)
 {
 	struct elf_file *ef = NULL;

@@ -64,6 +64,11 @@ int tracer__set_gil(struct tracer *t, pid_t pid, const struct gil_location *gil)
  * kernel places them in every mapping of it), and only what is missing
  * is attached. */
 int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil);
+/* A thread other than the leader exec'd: it took the leader's pid, the
+ * leader's task is gone, and with it the uprobes bound to it (a uprobe's
+ * perf event belongs to the task it was opened on).  The next
+ * tracer__attach_libc() attaches them all again. */
+void tracer__forget_libc(struct tracer *t);
 /* The one-shot stop at a new program's entry point (see spawn.c). */
 int tracer__attach_entry_stop(struct tracer *t, pid_t pid, const char *exe_path);
 /* ... or at file offset @off of @path (an interpreter's "ready" point),

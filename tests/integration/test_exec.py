@@ -177,12 +177,22 @@ def go_and_read(p, into):
 
 
 def test_pid_target_that_execs_into_another_python():
+    check_pid_execv([])
+
+
+def test_pid_target_that_execs_from_another_thread():
+    """The thread that execs takes the process's id; the old main thread's
+    task, and every uprobe bound to it, is gone: they are attached again."""
+    check_pid_execv(["--from-thread"])
+
+
+def check_pid_execv(how):
     require_root_bpf()
     py = debian_python()
     d = tmpdir()
     try:
-        p, words = start_held([py, workload_py("exec_after.py"), py,
-                               workload_py("fib_threads.py"), "4", str(fib_n(None))])
+        p, words = start_held([py, workload_py("exec_after.py")] + how +
+                              [py, workload_py("fib_threads.py"), "4", str(fib_n(None))])
         pid, old_tids = int(words[1]), {int(w) for w in words[2:]}
         assert len(old_tids) == 3
         out = []
