@@ -135,6 +135,11 @@ void analysis__flush(struct analysis *a)
 	evsort__flush(a->sort, 0);
 }
 
+void analysis__flush_all(struct analysis *a)
+{
+	evsort__flush(a->sort, 1);
+}
+
 void analysis__finish(struct analysis *a, uint64_t end_ts)
 {
 	evsort__flush(a->sort, 1);

@@ -322,6 +322,8 @@ static void follow_exec(struct session *s, const struct gs_exec_event *e)
 		f.cond = meta->gil.cond;
 		f.interval_us = meta->gil_interval_us;
 		take_record(s, &f, sizeof(f));
+		if (env->summary)
+			summary__new_gil(&s->tr, pid, meta, f.hdr.ts);
 		meta->sn_mem = !proc_read_mem(pid, meta->gil.switch_number, &meta->sn_start,
 					      sizeof(meta->sn_start));
 	}
@@ -520,6 +522,8 @@ int session__stop(struct session *s)
 	if (meta->nr_cpus < 0)
 		meta->nr_cpus = 0;
 	meta->stack_errors = tracer__counter(&s->tr, GS_CNT_STACK_ERR, NULL, 0);
+	if (env->summary)
+		analysis__flush_all(&s->an);
 	if (env->summary &&
 	    (err = summary__read(&s->tr, pid, meta, &s->an, s->sym, s->names)))
 		return err;

@@ -412,3 +412,13 @@ def test_container_command():
     finally:
         shutil.rmtree(inside, ignore_errors=True)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_summary_follows_an_exec():
+    """--summary: BPF's GIL figures start again at the new image's GIL."""
+    require_root_bpf()
+    py = debian_python()
+    truth, rep = check_fib("summary taskset", py, None, 5e6, gilscope_args=["--summary"],
+                           prefix=["taskset", "-c", "0"])
+    check_became(rep, py)
+    check_fib_threads("summary taskset", truth, rep)
