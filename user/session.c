@@ -295,6 +295,14 @@ static void follow_exec(struct session *s, const struct gs_exec_event *e)
 		target__release(&s->target);
 		return;
 	}
+	/* the watched objects were the old image's: their addresses mean
+	 * nothing in the new one */
+	if (s->watch.nr && !s->watch_gone) {
+		watch__detach(&s->watch);
+		s->watch_gone = true;
+		fprintf(stderr, "gilscope: the watched objects went with the old image at the "
+			"exec: their watchpoints are removed\n");
+	}
 	err = target__follow_exec(&s->target, &s->tr, env->gil != GIL_OFF);
 	if (err == -ECHILD)
 		return;		/* gone: the run loop sees it */

@@ -59,6 +59,7 @@ struct session {
 	unsigned int since_check;
 	bool discard;
 	bool stopping;			/* tracing stopped: execs are let go only */
+	bool watch_gone;		/* --object's watchpoints removed at an exec */
 	struct inflight pre;		/* futex waits in progress at attach */
 };
 
