@@ -12,6 +12,7 @@
 #include <time.h>
 #include <bpf/libbpf.h>
 #include "events.h"
+#include "exec_follow.h"
 #include "gil_profile.h"
 #include "names.h"
 #include "options.h"
@@ -128,7 +129,7 @@ static int attach_gil(struct session *s)
 }
 
 /* The GIL, unless --gil=off: then the report says it was not looked for. */
-static int find_gil(struct session *s)
+int session__find_gil(struct session *s)
 {
 	if (s->env->gil != GIL_OFF)
 		return attach_gil(s);
@@ -184,7 +185,7 @@ int session__attach(struct session *s)
 		err = target__attach_pid(&s->target, env->pid, &s->tr);
 	if (err)
 		return err;
-	if ((err = find_gil(s)))
+	if ((err = session__find_gil(s)))
 		return err;
 	if (env->nr_objects && (err = attach_watch(s)))
 		return err;
@@ -223,8 +224,9 @@ static void on_name(void *ctx, int kind, uint64_t key, const char *name)
 #define DRAIN_BUDGET_NS (1000ULL * 1000 * 1000)
 
 /* One record into the recording and the analysis, from the ring buffer
- * or made at the stop (waits in progress). */
-static void take_record(struct session *s, void *data, size_t size)
+ * or made by gilscope (waits in progress at the stop, an exec'd image's
+ * GIL found). */
+void session__take_record(struct session *s, void *data, size_t size)
 {
 	struct gs_event_hdr *h = data;
 	struct gs_open_wait_event w;
@@ -261,91 +263,6 @@ static bool poll_over(struct session *s)
 	return now_ns() >= s->poll_end;
 }
 
-/*
- * The target exec'd (its GS_EV_EXEC record, taken already: every record
- * of the old image is ahead of it in the ring buffer, since the exec
- * waited for the old threads to die).  BPF holds the new image stopped
- * and forgot the old GIL; here the new image is run to where it is
- * ready (target__follow_exec), its maps read again, its GIL found and
- * announced to the analysis (GS_EV_GIL_FOUND, recorded too), its libc
- * probed when it is another file, and it is let go.  Whatever fails, it
- * is let go and still traced (its locks, at least), and stderr says so.
- * What the target can see: one SIGSTOP/SIGCONT pair per exec (and one
- * per one-shot stop on the way to its interpreter's ready point); a
- * parent waiting with WUNTRACED (a shell's job control) sees it stop.
- */
-static void follow_exec(struct session *s, const struct gs_exec_event *e)
-{
-	const struct env *env = s->env;
-	struct report_meta *meta = s->meta;
-	struct gs_gil_found_event f = {0};
-	struct symbolizer *sym;
-	char comm[sizeof(meta->comm)];
-	pid_t pid = s->target.pid;
-	int err;
-
-	snprintf(comm, sizeof(comm), "%s", meta->comm);
-	report_add_exec(meta, comm, e->filename);
-	/* the old image's GIL is gone (BPF forgot it at the exec) */
-	meta->has_gil = false;
-	memset(&meta->gil, 0, sizeof(meta->gil));
-	meta->sn_mem = false;
-	meta->gil_note[0] = 0;
-	if (s->stopping) {
-		target__release(&s->target);
-		return;
-	}
-	/* the watched objects were the old image's: their addresses mean
-	 * nothing in the new one */
-	if (s->watch.nr && !s->watch_gone) {
-		watch__detach(&s->watch);
-		s->watch_gone = true;
-		fprintf(stderr, "gilscope: the watched objects went with the old image at the "
-			"exec: their watchpoints are removed\n");
-	}
-	err = target__follow_exec(&s->target, &s->tr, env->gil != GIL_OFF);
-	if (err == -ECHILD)
-		return;		/* gone: the run loop sees it */
-	if (err) {
-		target__release(&s->target);
-		fprintf(stderr, "gilscope: cannot follow process %d into %s: %s: let it run "
-			"(SIGCONT), tracing its locks without its GIL\n", pid, e->filename,
-			strerror(-err));
-		return;
-	}
-	/* names from now on are the new image's */
-	if (!symbolizer__new(pid, &sym)) {
-		names__set_symbolizer(s->names, sym);
-		symbolizer__free(s->sym);
-		s->sym = sym;
-		symbolizer__preload(sym);
-		symbolizer__watch_maps(sym, tracer__maps_gen(&s->tr));
-	}
-	target__describe(&s->target, meta);
-	if (!find_gil(s) && meta->has_gil) {
-		f.hdr.type = GS_EV_GIL_FOUND;
-		f.hdr.tid = pid;
-		f.hdr.ts = now_ns();
-		f.mutex = meta->gil.mutex;
-		f.cond = meta->gil.cond;
-		f.interval_us = meta->gil_interval_us;
-		take_record(s, &f, sizeof(f));
-		if (env->summary)
-			summary__new_gil(&s->tr, pid, meta, f.hdr.ts);
-		meta->sn_mem = !proc_read_mem(pid, meta->gil.switch_number, &meta->sn_start,
-					      sizeof(meta->sn_start));
-	}
-	if (e->old_tid != e->hdr.tid)
-		tracer__forget_libc(&s->tr);
-	err = tracer__attach_libc(&s->tr, pid, env->mutex_probes, meta->has_gil);
-	if (err)
-		fprintf(stderr, "gilscope: the libc of %s is not probed: its pthread calls "
-			"are not traced\n", e->filename);
-	target__release(&s->target);
-	fprintf(stderr, "gilscope: pid %d exec'd %s (now %s): following it%s\n", pid,
-		e->filename, meta->comm, meta->has_gil ? ", its GIL found" : "");
-}
-
 /* The ring buffer's callback: a negative return ends ring_buffer__poll()
  * and leaves the record unread. */
 static int on_record(void *ctx, void *data, size_t size)
@@ -360,8 +277,8 @@ static int on_record(void *ctx, void *data, size_t size)
 
 		memcpy(&e, data, size);
 		e.filename[sizeof(e.filename) - 1] = 0;
-		take_record(s, &e, size);
-		follow_exec(s, &e);
+		session__take_record(s, &e, size);
+		exec_follow(s, &e);
 		return 0;
 	}
 	if (s->discard) {
@@ -370,7 +287,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	if (poll_over(s))
 		return -ECANCELED;
-	take_record(s, data, size);
+	session__take_record(s, data, size);
 	return 0;
 }
 
@@ -480,7 +397,7 @@ void session__run(struct session *s)
 
 static void emit_record(void *ctx, void *rec, size_t size)
 {
-	take_record(ctx, rec, size);
+	session__take_record(ctx, rec, size);
 }
 
 int session__stop(struct session *s)

@@ -71,6 +71,12 @@ void session__run(struct session *s);
 int session__stop(struct session *s);
 void session__free(struct session *s);
 
+/* For exec_follow.c, which attaches to a new image as session__attach
+ * does: the GIL (or why there is none, into the metadata), and one
+ * record into the recording and the analysis. */
+int session__find_gil(struct session *s);
+void session__take_record(struct session *s, void *data, size_t size);
+
 /* The exit status of a session that got to its report: 3 when the
  * process given by -p exited during the trace (the report is of a part
  * of its life), else 0. */
