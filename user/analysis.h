@@ -52,8 +52,8 @@ void analysis__add_thread(struct analysis *a, uint32_t tid);
 void analysis__push(struct analysis *a, const void *data, size_t size);
 /* Releases what is old enough to be in order. */
 void analysis__flush(struct analysis *a);
-/* Releases every record taken so far, in order (--summary: the records
- * it streams, an exec's, come before the maps are read into the tables). */
+/* Releases every record taken so far, in order (--summary: an exec's
+ * records are analysed before the maps are read into the tables). */
 void analysis__flush_all(struct analysis *a);
 /* Releases everything and closes what is still open. */
 void analysis__finish(struct analysis *a, uint64_t end_ts);

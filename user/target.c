@@ -224,18 +224,26 @@ static int run_to_interpreter_ready(struct target *t, struct tracer *tr)
 	if (!err && tr->nr_stops)	/* else no interpreter we know: from the entry */
 		err = run_to_stop(t);
 	tracer__detach_entry_stop(tr);
-	if (err == -ECHILD)
-		fprintf(stderr, "gilscope: '%s' exited before its interpreter was ready\n",
-			t->spawned ? t->sp.path : "the program");
+	if (err == -ECHILD) {
+		t->ready_missed = true;
+		fprintf(stderr, "gilscope: '%s' exited before its interpreter was ready: "
+			"traced from its entry\n", t->spawned ? t->sp.path : "the program");
+	}
 	if (err == -ETIMEDOUT) {
 		/* it may have stopped since: it runs on, traced as it is */
 		kill(t->pid, SIGCONT);
+		t->ready_missed = true;
 		fprintf(stderr, "gilscope: process %d did not reach its interpreter's ready "
-			"point in %d s: tracing it from where it is\n", t->pid,
+			"point in %d s: traced from its entry, its GIL looked for now\n", t->pid,
 			STOP_WAIT_MS / 1000);
 		err = 0;
 	}
 	return err;
+}
+
+int target__run_to_interpreter(struct target *t, struct tracer *tr)
+{
+	return run_to_interpreter_ready(t, tr);
 }
 
 /* The image held at its start (a spawned program at its entry, an exec'd
@@ -250,7 +258,7 @@ static int run_to_ready(struct target *t, struct tracer *tr, bool to_interpreter
 	return err;
 }
 
-int target__spawn(struct target *t, char **cmd, struct tracer *tr, bool to_interpreter)
+int target__spawn(struct target *t, char **cmd, struct tracer *tr)
 {
 	int err;
 
@@ -263,7 +271,7 @@ int target__spawn(struct target *t, char **cmd, struct tracer *tr, bool to_inter
 	err = err ?: tracer__attach_entry_stop(tr, t->pid, t->sp.path);
 	err = err ?: spawn__run_to_entry(&t->sp);
 	tracer__detach_entry_stop(tr);
-	return err ?: run_to_ready(t, tr, to_interpreter);
+	return err ?: run_loader_to_libs(t, tr);
 }
 
 int target__follow_exec(struct target *t, struct tracer *tr, bool to_interpreter)
@@ -313,6 +321,11 @@ void target__continue(struct target *t)
 {
 	if (t->spawned)
 		spawn__continue(&t->sp);
+}
+
+bool target__exited_early(const struct target *t)
+{
+	return t->spawned && t->sp.reaped;
 }
 
 bool target__vanished(const struct target *t)

@@ -422,3 +422,19 @@ def test_summary_follows_an_exec():
                            prefix=["taskset", "-c", "0"])
     check_became(rep, py)
     check_fib_threads("summary taskset", truth, rep)
+
+
+def test_command_that_never_reaches_its_ready_point_is_traced_whole():
+    """A program with Py_RunMain that never calls it and exits: the
+    probes are live from its entry, so its run is traced, not lost."""
+    require_root_bpf()
+    rc, out, err, rep = run_traced([], [workload("never_ready")])
+    assert rc == 0, err
+    assert "traced from its entry" in err, err
+    truth = parse_json_stdout(out)
+    assert rep["gil"] is None and "exited before its interpreter" in rep["gil_note"], rep
+    locks = [l for l in rep["locks"] if l["addr"] == truth["lock_addr"]]
+    assert locks and locks[0]["name"] == "never_ready:table_lock", rep["locks"]
+    assert locks[0]["contended"] > 0, locks
+    traced = {t["tid"] for t in rep["threads"]}
+    assert set(truth["tids"]) <= traced, (truth["tids"], traced)
