@@ -69,6 +69,7 @@ struct gst_writer {
 	bool index_lost;	/* out of memory: no CHUNK_INDEX */
 	uint32_t nr_events, nr_names;
 	int err;		/* first write error: the file ends on a whole chunk */
+	int first_probes;	/* probes the first META listed (an exec adds more) */
 };
 
 static int write_all(struct gst_writer *w, const void *p, size_t len)
@@ -301,6 +302,13 @@ static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool fi
 		}
 	} else {
 		err = err ?: meta_execs(&b, m);
+		/* probes attached since (an exec's new libc), after the first's */
+		for (int i = w->first_probes; i < m->nr_probes && !err; i++) {
+			const char *p[3] = { m->probes[i].kind, m->probes[i].where,
+					     m->probes[i].note };
+
+			err = tlv_strs(&b, GST_TAG_PROBE, p, 3);
+		}
 		err = err ?: tlv_u64(&b, GST_TAG_END_TS, m->end_ts);
 		err = err ?: tlv_str(&b, GST_TAG_END_REASON, m->end_reason);
 		err = err ?: tlv_u64(&b, GST_TAG_RECORDED, m->recorded);
@@ -369,6 +377,7 @@ int gst_writer__open(const char *path, bool force, const struct report_meta *m,
 	w->off = GST_HEADER_SIZE;
 	if (!err && lseek(w->fd, GST_HEADER_SIZE, SEEK_SET) < 0)
 		err = -errno;
+	w->first_probes = m->nr_probes;
 	err = err ?: meta_chunk(w, m, false);
 	if (err) {
 		fprintf(stderr, "gilscope: cannot write %s: %s\n", path, strerror(-err));

@@ -438,3 +438,26 @@ def test_command_that_never_reaches_its_ready_point_is_traced_whole():
     assert locks[0]["contended"] > 0, locks
     traced = {t["tid"] for t in rep["threads"]}
     assert set(truth["tids"]) <= traced, (truth["tids"], traced)
+
+
+def test_recording_prints_what_the_live_run_printed():
+    """Byte for byte, for a command that exec'd into another libc's
+    Python (chroot): the probes added at the exec are in the recording."""
+    require_root_bpf()
+    from test_record import gs, report_part
+    d, inside, there = sid_root()
+    try:
+        f = os.path.join(d, "run.gst")
+        live = gs(["-o", f, "--", "chroot", SID_ROOT, SID_PY, there + "/fib_threads.py",
+                   "2", "22"])
+        assert live.returncode == 0, live.stderr
+        rep = gs(["report", f])
+        assert rep.returncode == 0, rep.stderr
+        assert report_part(live.stdout) == rep.stdout, \
+            "live and report differ:\n%s\n----\n%s" % (report_part(live.stdout), rep.stdout)
+        assert "exec: chroot -> %s" % SID_PY in rep.stdout
+        # two libcs probed: the host's (chroot's) and the root's (the Python's)
+        assert rep.stdout.count(":pthread_cond_wait ") >= 4, rep.stdout
+    finally:
+        shutil.rmtree(inside, ignore_errors=True)
+        shutil.rmtree(d, ignore_errors=True)
