@@ -235,27 +235,34 @@ def test_pid_python_that_execs_a_c_program():
 
 
 @timeout(60)
-def test_guard_lets_a_stopped_target_go_when_gilscope_dies():
-    """gilscope SIGKILLed while a -p target is stopped (as it is while
-    held at an exec): its guard process sends SIGCONT."""
+def test_target_held_at_an_exec_is_let_go_when_gilscope_dies():
+    """gilscope stopped (it cannot answer), the -p target execs and BPF
+    holds it, gilscope is SIGKILLed: its guard process sends SIGCONT, and
+    the target runs on to its end."""
     require_root_bpf()
     py = debian_python()
-    p, words = start_held([py, workload_py("on_go.py"), "-c"])
+    p, words = start_held([py, workload_py("exec_after.py"), py, "-c", "print('after')"])
     pid = int(words[1])
     g = subprocess.Popen([GILSCOPE, "-p", str(pid)], stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True)
     try:
         wait_tracing(g)
-        os.kill(pid, signal.SIGSTOP)
-        assert wait_until(lambda: proc_state(pid)[0] == "T", 10)
+        g.send_signal(signal.SIGSTOP)
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        assert wait_until(lambda: proc_state(pid)[0] == "T", 10), \
+            "the exec did not hold the target: %s" % (proc_state(pid),)
         g.kill()
         g.wait()
-        assert wait_until(lambda: proc_state(pid)[0] != "T", 10), \
-            "target left stopped after gilscope died"
+        assert wait_until(lambda: (proc_state(pid) or ("gone",))[0] != "T", 10), \
+            "the target was left stopped"
+        assert p.stdout.read() == "after\n"
+        assert p.wait(timeout=10) == 0
     finally:
-        os.kill(pid, signal.SIGCONT)
-        p.kill()
-        p.wait()
+        if p.poll() is None:
+            os.kill(pid, signal.SIGCONT)
+            p.kill()
+            p.wait()
         if g.poll() is None:
             g.kill()
             g.wait()
