@@ -507,6 +507,43 @@ int thread_rename(struct trace_event_raw_task_rename *ctx)
 }
 
 /*
+ * The target exec'd: its old image is gone, and with it the GIL whose
+ * addresses "gils" holds (the next read there would be of the new
+ * image's memory): forget it now, in the exec itself.  Then hold the new
+ * image before its first instruction (SIGSTOP to the thread group, taken
+ * on the way back to user space) so that user space can find what it
+ * runs and attach to it, as for `-- CMD` (user/exec_follow.c), and tell
+ * user space at once (a forced wake-up: the target waits for it).  Held
+ * only when the record could be written: user space lets it go on it.
+ */
+SEC("tracepoint/sched/sched_process_exec")
+int process_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct gs_exec_event *e;
+
+	if (!target_tid())
+		return 0;
+	bpf_map_delete_elem(&gils, &tgid);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		/* no record, no one to let it go: not held (counted lost) */
+		count(GS_CNT_LOST);
+		return 0;
+	}
+	bpf_send_signal(19 /* SIGSTOP */);
+	fill_hdr(&e->hdr, GS_EV_EXEC, (__u32)bpf_get_current_pid_tgid(),
+		 bpf_ktime_get_ns());
+	e->old_tid = ctx->old_pid;
+	e->pad = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
+				  (void *)ctx + (ctx->__data_loc_filename & 0xffff));
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/*
  * `gilscope -- CMD`: a one-shot uprobe on the new program's entry point
  * stops it (SIGSTOP to its thread group) once the dynamic loader has
  * mapped its libraries, so user space can attach to them as it would to a

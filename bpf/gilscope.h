@@ -16,6 +16,7 @@
 #define GS_STACK_WORDS	64	/* raw stack words kept per wait (512 bytes) */
 #define GS_MAX_WATCH	4	/* watched objects: x86 has 4 debug registers */
 #define GS_REF_FRAMES	8	/* user stack frames kept per refcount write */
+#define GS_PATH_LEN	256	/* an exec'd file name kept */
 
 enum gs_event_type {
 	/* a futex wait syscall (FUTEX_WAIT*, FUTEX_LOCK_PI*) returned */
@@ -42,6 +43,14 @@ enum gs_event_type {
 	/* a futex wait still in progress when tracing stopped: written by
 	 * user space at the stop, not by BPF (struct gs_open_wait_event) */
 	GS_EV_FUTEX_WAIT_OPEN	= 12,
+	/* the target exec'd a new program (sched_process_exec): the old
+	 * image's memory, GIL and other threads are gone (struct
+	 * gs_exec_event) */
+	GS_EV_EXEC		= 13,
+	/* the GIL of the program the target became was found: written by
+	 * user space once the new image reached its interpreter's "ready"
+	 * point, not by BPF (struct gs_gil_found_event) */
+	GS_EV_GIL_FOUND		= 14,
 	GS_EV_TYPE_MAX,
 };
 
@@ -211,6 +220,28 @@ struct gs_cond_event {
 	__u64 mutex;
 	__s32 ret;
 	__u32 pad;
+};
+
+/*
+ * GS_EV_EXEC: hdr.tid is the thread that exec'd, as it is now (the
+ * thread group's leader: a non-leader that execs takes the tgid);
+ * old_tid its id before.  comm is the new program's name, filename the
+ * path given to execve (relative to the target's root).
+ */
+struct gs_exec_event {
+	struct gs_event_hdr hdr;
+	__u32 old_tid;
+	__u32 pad;
+	char comm[GS_COMM_LEN];
+	char filename[GS_PATH_LEN];
+};
+
+/* GS_EV_GIL_FOUND: the new image's GIL, as the analysis needs it (the
+ * report's description of it is in the trace file's final META). */
+struct gs_gil_found_event {
+	struct gs_event_hdr hdr;
+	__u64 mutex, cond;
+	__u64 interval_us;	/* the switch interval read then */
 };
 
 /* GS_EV_THREAD_EXIT / GS_EV_THREAD_RENAME */

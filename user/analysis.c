@@ -10,10 +10,43 @@
  * order with other CPUs' records; 50 ms is far more than that. */
 #define REORDER_WINDOW_NS (50ULL * 1000 * 1000)
 
+/*
+ * The target exec'd: its GIL went with its old image, and the GIL
+ * section is of the program it became.  The GIL analysis starts again,
+ * empty (concerning no GIL) until the new image's is found, then with
+ * it (GS_EV_GIL_FOUND), from then on.  Never NULL once made: a report
+ * of a recording cut short may still announce a GIL.
+ */
+static void new_image_gil(struct analysis *a, const struct gs_event_hdr *e)
+{
+	struct gil_config gc = { .start_ts = e->ts, .keep_flows = a->keep };
+	struct gilstats *g;
+
+	if (e->type == GS_EV_GIL_FOUND) {
+		const struct gs_gil_found_event *f = (const void *)e;
+
+		gc.mutex = f->mutex;
+		gc.cond = f->cond;
+		gc.interval_us = f->interval_us;
+	} else if (!a->gil) {
+		return;
+	}
+	if (gilstats__new(&gc, &g))
+		return;
+	gilstats__free(a->gil);
+	a->gil = g;
+	/* the new image's one thread at its ready point is in the table
+	 * from then, as every thread is at a trace's start */
+	if (e->type == GS_EV_GIL_FOUND)
+		gilstats__add_thread(g, e->tid);
+}
+
 static void dispatch(const struct gs_event_hdr *e, size_t size, void *ctx)
 {
 	struct analysis *a = ctx;
 
+	if (e->type == GS_EV_EXEC || e->type == GS_EV_GIL_FOUND)
+		new_image_gil(a, e);
 	if (a->tap)
 		a->tap(e, size, a->tap_ctx);
 	lockstats__event(a->locks, e, size);
@@ -81,6 +114,7 @@ int analysis__from_meta(struct analysis *a, const struct report_meta *m,
 	int err;
 
 	err = analysis__new(a, &lc, names);
+	a->keep = keep;
 	if (!err && m->has_gil)
 		err = analysis__add_gil(a, &gc);
 	if (!err)
@@ -99,6 +133,11 @@ void analysis__push(struct analysis *a, const void *data, size_t size)
 void analysis__flush(struct analysis *a)
 {
 	evsort__flush(a->sort, 0);
+}
+
+void analysis__flush_all(struct analysis *a)
+{
+	evsort__flush(a->sort, 1);
 }
 
 void analysis__finish(struct analysis *a, uint64_t end_ts)

@@ -28,6 +28,7 @@ struct analysis {
 	void (*tap)(const struct gs_event_hdr *e, size_t size, void *ctx);
 	void *tap_ctx;
 	uint64_t malformed;	/* records of a wrong size or type */
+	bool keep;		/* intervals and handoffs kept (exports) */
 };
 
 int analysis__new(struct analysis *a, const struct lockstats_config *cfg,
@@ -51,6 +52,9 @@ void analysis__add_thread(struct analysis *a, uint32_t tid);
 void analysis__push(struct analysis *a, const void *data, size_t size);
 /* Releases what is old enough to be in order. */
 void analysis__flush(struct analysis *a);
+/* Releases every record taken so far, in order (--summary: an exec's
+ * records are analysed before the maps are read into the tables). */
+void analysis__flush_all(struct analysis *a);
 /* Releases everything and closes what is still open. */
 void analysis__finish(struct analysis *a, uint64_t end_ts);
 uint64_t analysis__late(struct analysis *a);

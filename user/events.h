@@ -34,6 +34,10 @@ static inline size_t gs_event_size(uint32_t type)
 		return sizeof(struct gs_refcount_event);
 	case GS_EV_FUTEX_WAIT_OPEN:
 		return sizeof(struct gs_open_wait_event);
+	case GS_EV_EXEC:
+		return sizeof(struct gs_exec_event);
+	case GS_EV_GIL_FOUND:
+		return sizeof(struct gs_gil_found_event);
 	default:
 		return 0;
 	}

@@ -328,6 +328,13 @@ void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e, size_t
 	gs_lock_step(&env, &env.t->st.fig, &env.t->m, &step);
 	if (e->type == GS_EV_THREAD_EXIT || e->type == GS_EV_THREAD_RENAME)
 		names__set_thread(ls->names, e->tid, ((const struct gs_thread_event *)e)->comm);
+	if (e->type == GS_EV_EXEC) {
+		/* the thread that exec'd lives on under the new name; a
+		 * non-leader's exec takes the leader's id, whose exit the
+		 * exec itself reported */
+		names__set_thread(ls->names, e->tid, ((const struct gs_exec_event *)e)->comm);
+		env.t->st.fig.exited = 0;
+	}
 }
 
 static bool owners_are_threads(struct lockstats *ls, const struct lock_stats *l)

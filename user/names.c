@@ -45,6 +45,11 @@ int names__new(pid_t pid, struct symbolizer *sym, struct names **out)
 	return 0;
 }
 
+void names__set_symbolizer(struct names *n, struct symbolizer *sym)
+{
+	n->sym = sym;
+}
+
 static void free_strings(struct u64map *m)
 {
 	uint64_t k;

@@ -18,6 +18,10 @@ struct names;
 /* @pid 0 and @sym NULL: offline (names only from names__set_*). */
 int names__new(pid_t pid, struct symbolizer *sym, struct names **out);
 void names__free(struct names *n);
+/* The target exec'd: names from now on come from @sym (the new image's
+ * maps).  What was resolved before stays: the old image's records named
+ * their addresses when they arrived. */
+void names__set_symbolizer(struct names *n, struct symbolizer *sym);
 
 /* "module:sym+0x1f", "module+0x1234" or "[unknown]". */
 const char *names__code(struct names *n, uint64_t addr);

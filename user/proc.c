@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -183,10 +184,12 @@ static bool same_file(const char *path, const struct proc_map *m)
  * /proc/PID/maps prints a path as the reader's root sees it when the
  * target's root is below it (a chroot), as the target sees it when its
  * root is elsewhere (a container's mount namespace), with " (deleted)"
- * once the file is replaced.  /proc/PID/map_files/START-END is the
- * mapping's own file in every case; it needs CAP_SYS_ADMIN (which
- * uprobes need anyway), so without it the two readings of the printed
- * path are tried, each accepted only if it is the mapped inode.
+ * once the file is replaced.  Both readings of the printed path are
+ * tried, each accepted only if it is the mapped inode: a path stays
+ * valid after the target exits (ELF readers open files again by path,
+ * see elf_syms.c).  Else /proc/PID/map_files/START-END, the mapping's own
+ * file in every case while the process lives (CAP_SYS_ADMIN, which
+ * uprobes need anyway): a deleted file, or one under another name.
  */
 int proc_map_path(pid_t pid, const struct proc_map *m, char *buf, size_t len)
 {
@@ -196,10 +199,6 @@ int proc_map_path(pid_t pid, const struct proc_map *m, char *buf, size_t len)
 
 	if (m->path[0] != '/')
 		return -ENOENT;
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
-		 m->start, m->end);
-	if (!stat(path, &st))
-		goto found;
 	n = strlen(m->path);
 	if (n >= sizeof(name))
 		return -ENAMETOOLONG;
@@ -210,6 +209,10 @@ int proc_map_path(pid_t pid, const struct proc_map *m, char *buf, size_t len)
 		goto found;
 	snprintf(path, sizeof(path), "%s", name);
 	if (same_file(path, m))
+		goto found;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
+		 m->start, m->end);
+	if (!stat(path, &st))
 		goto found;
 	if (!proc_is_alive(pid))
 		return -ESRCH;
@@ -364,6 +367,26 @@ bool proc_is_alive(pid_t pid)
 	if (pid <= 0)
 		return false;
 	return !kill(pid, 0) || errno == EPERM;
+}
+
+char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* "pid (comm) S ...": comm may hold anything, ')' included */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
 }
 
 int proc_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)

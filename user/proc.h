@@ -63,6 +63,9 @@ bool proc_is_kernel_thread(pid_t pid);
 /* True while the process exists (a zombie included), even one we may
  * not signal. */
 bool proc_is_alive(pid_t pid);
+/* The state letter of /proc/PID/stat ('R', 'S', 'T' stopped, 'Z'...), 0
+ * when the process is gone. */
+char proc_state(pid_t pid);
 /* Reads @len bytes at @addr in @pid's memory (process_vm_readv).  0 or
  * -errno: -EFAULT when part of the range is not mapped. */
 int proc_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);

@@ -17,6 +17,7 @@
 
 #define REPORT_MAX_PROBES 32
 #define REPORT_MAX_CPUS 256
+#define REPORT_MAX_EXECS 8
 
 struct probe_desc {
 	char where[160];	/* "libc.so.6:pthread_mutex_lock+0xe" */
@@ -55,6 +56,13 @@ struct report_meta {
 	bool sn_mem;			/* switch_number read from memory ... */
 	uint64_t sn_start, sn_end;	/* ... right after attach / before detach */
 	char gil_note[256];		/* why there is no GIL section, if a Python */
+	/* the programs the target exec'd, in order: the name before each,
+	 * the file it exec'd (the report is of the last; GIL and process
+	 * name included); nr_execs counts those beyond REPORT_MAX_EXECS too */
+	int nr_execs;
+	struct {
+		char from[64], to[256];
+	} execs[REPORT_MAX_EXECS];
 	int width;			/* timeline columns */
 	/* watched reference counts (--object) */
 	int nr_objects;
@@ -82,6 +90,10 @@ uint32_t report_site_index(struct names *n, const uint64_t *frames, uint32_t nr)
 bool report_no_libc(const struct report_meta *m);
 void report_add_probe(struct report_meta *m, const char *kind,
 		      const char *where, const char *note);
+/* Notes that the target, named @from, exec'd @to. */
+void report_add_exec(struct report_meta *m, const char *from, const char *to);
+/* "taskset -> /usr/bin/python3.11" into @buf. */
+void report_exec_chain(const struct report_meta *m, char *buf, size_t len);
 void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		 struct names *names);
 /* Writes the JSON report (schema 1) to @f. */

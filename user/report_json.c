@@ -87,6 +87,16 @@ void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 	json_u64(&j, "start_ns", m->start_ts);
 	json_u64(&j, "end_ns", m->end_ts);
 	json_str(&j, "ended_by", m->end_reason);
+	/* what the command became: the rest of the report is of the last */
+	json_arr_begin(&j, "execs");
+	for (int i = 0; i < m->nr_execs && i < REPORT_MAX_EXECS; i++) {
+		json_obj_begin(&j, NULL);
+		json_str(&j, "from", m->execs[i].from);
+		json_str(&j, "to", m->execs[i].to);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_u64(&j, "nr_execs", m->nr_execs);
 	json_obj_end(&j);
 
 	/* null live and for a whole recording; else what a damaged or cut
@@ -170,6 +180,12 @@ void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 		report_gil_json(&j, m, a, n);
 	else
 		json_null(&j, "gil");
+	/* no GIL section: why, in the text report's one line (null with a
+	 * GIL, or from a recording made before the reason was kept) */
+	if (!m->has_gil && m->gil_note[0])
+		json_str(&j, "gil_note", m->gil_note);
+	else
+		json_null(&j, "gil_note");
 	report_refcount_json(&j, m, a, n);
 
 	json_arr_begin(&j, "locks");

@@ -20,6 +20,30 @@ void report_add_probe(struct report_meta *m, const char *kind,
 	snprintf(p->note, sizeof(p->note), "%s", note ? note : "");
 }
 
+void report_add_exec(struct report_meta *m, const char *from, const char *to)
+{
+	if (m->nr_execs < REPORT_MAX_EXECS) {
+		snprintf(m->execs[m->nr_execs].from, sizeof(m->execs[0].from), "%s", from);
+		snprintf(m->execs[m->nr_execs].to, sizeof(m->execs[0].to), "%s", to);
+	}
+	m->nr_execs++;
+}
+
+void report_exec_chain(const struct report_meta *m, char *buf, size_t len)
+{
+	int n = m->nr_execs < REPORT_MAX_EXECS ? m->nr_execs : REPORT_MAX_EXECS;
+	size_t off;
+
+	snprintf(buf, len, "%s", n ? m->execs[0].from : "");
+	for (int i = 0; i < n; i++) {
+		off = strlen(buf);
+		snprintf(buf + off, len - off, " -> %s", m->execs[i].to);
+	}
+	off = strlen(buf);
+	if (m->nr_execs > n)
+		snprintf(buf + off, len - off, " (and %d more execs)", m->nr_execs - n);
+}
+
 bool report_no_libc(const struct report_meta *m)
 {
 	for (int i = 0; i < m->nr_probes; i++)
@@ -108,6 +132,12 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		m->comm, m->exe);
 	fprintf(f, "traced %s, ended by %s\n", fmt_ns(dur, b[0], 32),
 		m->end_reason[0] ? m->end_reason : "?");
+	if (m->nr_execs) {
+		char chain[REPORT_MAX_EXECS * 320];
+
+		report_exec_chain(m, chain, sizeof(chain));
+		fprintf(f, "exec: %s (pid %d)\n", chain, m->pid);
+	}
 	if (m->recovery[0])
 		fprintf(f, "%s\n", m->recovery);
 	fprintf(f, "probes:\n");

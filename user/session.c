@@ -12,6 +12,7 @@
 #include <time.h>
 #include <bpf/libbpf.h>
 #include "events.h"
+#include "exec_follow.h"
 #include "gil_profile.h"
 #include "names.h"
 #include "options.h"
@@ -85,7 +86,7 @@ static int attach_gil(struct session *s)
 {
 	struct report_meta *meta = s->meta;
 	pid_t pid = s->target.pid;
-	char why[256] = "";
+	char why[256] = "", comm[64];
 	int err;
 
 	err = gil_find(pid, &(struct gil_find_opts){ .layout = s->env->python_layout },
@@ -116,6 +117,23 @@ static int attach_gil(struct session *s)
 			"3.8-3.15 nor gildemo): drop --gil=require to trace its locks\n", pid);
 		return -ENOENT;
 	}
+	/* the report says why it has no GIL section, whatever the program */
+	if (!why[0] && proc_comm(pid, comm, sizeof(comm)))
+		snprintf(comm, sizeof(comm), "the program");
+	if (why[0])
+		snprintf(meta->gil_note, sizeof(meta->gil_note), "%s", why);
+	else
+		snprintf(meta->gil_note, sizeof(meta->gil_note), "none: %s is not an interpreter "
+			 "gilscope knows (CPython 3.8-3.15, gildemo): its locks only", comm);
+	return 0;
+}
+
+/* The GIL, unless --gil=off: then the report says it was not looked for. */
+int session__find_gil(struct session *s)
+{
+	if (s->env->gil != GIL_OFF)
+		return attach_gil(s);
+	snprintf(s->meta->gil_note, sizeof(s->meta->gil_note), "not looked for (--gil=off)");
 	return 0;
 }
 
@@ -138,7 +156,7 @@ static int attach_watch(struct session *s)
 	meta->nr_objects = w->nr;
 	/* a held child cannot write them until it is let go: read where the
 	 * counts start, exactly */
-	for (int i = 0; s->target.spawned && i < w->nr; i++)
+	for (int i = 0; s->target.spawned && !s->target.ready_missed && i < w->nr; i++)
 		meta->obj_start_known[i] = !proc_read_mem(pid, w->obj[i].addr,
 							  &meta->obj_start[i],
 							  sizeof(meta->obj_start[i]));
@@ -146,6 +164,28 @@ static int attach_watch(struct session *s)
 	report_add_probe(meta, "watchpoint", "refcount writes",
 			 "hardware breakpoint per object and thread (~16 us a write here)");
 	return 0;
+}
+
+/*
+ * -- CMD, held at its entry with its probes live: on to its interpreter's
+ * ready point, where its GIL exists.  Should that not be reached (it
+ * exits first, or an application embedding Python never calls
+ * Py_RunMain), nothing of the run is lost: the trace starts at the entry
+ * (*@start_ts).  The symbolizer is made now, with the entry's libraries
+ * mapped, so that names resolve even after an early exit.
+ */
+static int run_to_interpreter(struct session *s, uint64_t *start_ts)
+{
+	uint64_t entry_ts = now_ns();
+	int err;
+
+	if (!symbolizer__new(s->target.pid, &s->sym))
+		symbolizer__preload(s->sym);
+	target__describe(&s->target, s->meta);
+	err = target__run_to_interpreter(&s->target, &s->tr);
+	if (s->target.ready_missed)
+		*start_ts = entry_ts;
+	return err == -ECHILD ? 0 : err;
 }
 
 int session__attach(struct session *s)
@@ -156,29 +196,40 @@ int session__attach(struct session *s)
 		.mutex_events = env->mutex_probes, .summary = env->summary,
 	};
 	struct report_meta *meta = s->meta;
+	uint64_t start_ts = 0;
 	int err;
 
 	err = tracer__open(&s->tr, &topts, meta);
 	if (err)
 		return err;
 	if (env->cmd)
-		err = target__spawn(&s->target, env->cmd, &s->tr, env->gil != GIL_OFF);
+		err = target__spawn(&s->target, env->cmd, &s->tr);
 	else
 		err = target__attach_pid(&s->target, env->pid, &s->tr);
 	if (err)
 		return err;
-	if (env->gil != GIL_OFF && (err = attach_gil(s)))
-		return err;
-	if (env->nr_objects && (err = attach_watch(s)))
-		return err;
 	err = tracer__attach_tracepoints(&s->tr);
-	err = err ?: tracer__attach_libc(&s->tr, s->target.pid, env->mutex_probes,
-					 meta->has_gil);
+	err = err ?: tracer__attach_libc(&s->tr, s->target.pid, env->mutex_probes, false);
 	if (err) {
 		if (!s->target.spawned && target__vanished(&s->target))
 			fprintf(stderr, "gilscope: process %d exited during attach\n",
 				s->target.pid);
 		return err;
+	}
+	if (env->cmd && env->gil != GIL_OFF && (err = run_to_interpreter(s, &start_ts)))
+		return err;
+	if (target__exited_early(&s->target)) {
+		snprintf(meta->gil_note, sizeof(meta->gil_note), "none: the program exited "
+			 "before its interpreter was ready");
+	} else {
+		if ((err = session__find_gil(s)))
+			return err;
+		/* the GIL's own probe (pthread_cond_signal) */
+		if (meta->has_gil &&
+		    (err = tracer__attach_libc(&s->tr, s->target.pid, env->mutex_probes, true)))
+			return err;
+		if (env->nr_objects && (err = attach_watch(s)))
+			return err;
 	}
 	/* figures of the mutex probes only where they are attached: never
 	 * an invented zero (a static program has no libc to probe) */
@@ -187,7 +238,7 @@ int session__attach(struct session *s)
 	 * the futex tracepoints are live, so later ones are BPF's to see */
 	if (!s->target.spawned)
 		inflight__scan(s->target.pid, &s->pre);
-	meta->start_ts = now_ns();
+	meta->start_ts = start_ts ?: now_ns();
 	return 0;
 }
 
@@ -206,8 +257,9 @@ static void on_name(void *ctx, int kind, uint64_t key, const char *name)
 #define DRAIN_BUDGET_NS (1000ULL * 1000 * 1000)
 
 /* One record into the recording and the analysis, from the ring buffer
- * or made at the stop (waits in progress). */
-static void take_record(struct session *s, void *data, size_t size)
+ * or made by gilscope (waits in progress at the stop, an exec'd image's
+ * GIL found). */
+void session__take_record(struct session *s, void *data, size_t size)
 {
 	struct gs_event_hdr *h = data;
 	struct gs_open_wait_event w;
@@ -249,14 +301,26 @@ static bool poll_over(struct session *s)
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
+	const struct gs_event_hdr *h = data;
 
+	/* an exec holds the target until its record is read: never left
+	 * unread, never discarded */
+	if (h->type == GS_EV_EXEC && size == sizeof(struct gs_exec_event)) {
+		struct gs_exec_event e;
+
+		memcpy(&e, data, size);
+		e.filename[sizeof(e.filename) - 1] = 0;
+		session__take_record(s, &e, size);
+		exec_follow(s, &e);
+		return 0;
+	}
 	if (s->discard) {
 		s->meta->lost_at_stop++;
 		return 0;
 	}
 	if (poll_over(s))
 		return -ECANCELED;
-	take_record(s, data, size);
+	session__take_record(s, data, size);
 	return 0;
 }
 
@@ -288,7 +352,8 @@ int session__start(struct session *s)
 	if (meta->has_gil)
 		meta->sn_mem = !proc_read_mem(pid, meta->gil.switch_number, &meta->sn_start,
 					      sizeof(meta->sn_start));
-	err = symbolizer__new(pid, &s->sym);
+	/* made at the entry already for a command (run_to_interpreter) */
+	err = s->sym ? 0 : symbolizer__new(pid, &s->sym);
 	if (err) {
 		/* not memory: the maps of a process that is gone cannot be read */
 		fprintf(stderr, "gilscope: cannot read the memory map of process %d: %s: "
@@ -303,7 +368,8 @@ int session__start(struct session *s)
 	}
 	symbolizer__preload(s->sym);
 	symbolizer__watch_maps(s->sym, tracer__maps_gen(&s->tr));
-	target__describe(&s->target, meta);
+	if (!target__exited_early(&s->target))	/* else as it was at its entry */
+		target__describe(&s->target, meta);
 	if (env->output) {
 		err = gst_writer__open(env->output, env->force, meta, &s->wr);
 		if (err)
@@ -366,7 +432,7 @@ void session__run(struct session *s)
 
 static void emit_record(void *ctx, void *rec, size_t size)
 {
-	take_record(ctx, rec, size);
+	session__take_record(ctx, rec, size);
 }
 
 int session__stop(struct session *s)
@@ -394,6 +460,7 @@ int session__stop(struct session *s)
 	 * buffer, for a second at most: what is left then is counted */
 	watch__detach(&s->watch);
 	tracer__stop(&s->tr);	/* the probes go while we drain and report */
+	s->stopping = true;	/* an exec drained now is let go, not followed */
 	exiting = 0;	/* the signal that stopped us must not stop the drain */
 	s->poll_end = now_ns() + DRAIN_BUDGET_NS;
 	if (ring_buffer__consume(s->rb) == -ECANCELED) {
@@ -404,6 +471,11 @@ int session__stop(struct session *s)
 			(unsigned long long)meta->lost_at_stop);
 	}
 	s->discard = false;
+	/* --summary streams an exec's records only: they are analysed
+	 * before the maps are read into the tables, the waits in progress
+	 * (emitted now) after, against the threads' states read there */
+	if (env->summary)
+		analysis__flush_all(&s->an);
 	/* the waits that never returned, as records of their own */
 	inflight__emit(&s->pre, pid, tracer__futex_calls_fd(&s->tr), meta->start_ts,
 		       meta->end_ts, emit_record, s);

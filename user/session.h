@@ -58,6 +58,8 @@ struct session {
 	uint64_t poll_end;
 	unsigned int since_check;
 	bool discard;
+	bool stopping;			/* tracing stopped: execs are let go only */
+	bool watch_gone;		/* --object's watchpoints removed at an exec */
 	struct inflight pre;		/* futex waits in progress at attach */
 };
 
@@ -68,6 +70,12 @@ int session__start(struct session *s);
 void session__run(struct session *s);
 int session__stop(struct session *s);
 void session__free(struct session *s);
+
+/* For exec_follow.c, which attaches to a new image as session__attach
+ * does: the GIL (or why there is none, into the metadata), and one
+ * record into the recording and the analysis. */
+int session__find_gil(struct session *s);
+void session__take_record(struct session *s, void *data, size_t size);
 
 /* The exit status of a session that got to its report: 3 when the
  * process given by -p exited during the trace (the report is of a part

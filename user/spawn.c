@@ -160,7 +160,8 @@ int spawn__run_to_stop(struct spawn *s)
 
 void spawn__continue(struct spawn *s)
 {
-	kill(s->pid, SIGCONT);
+	if (!s->reaped)		/* its pid may be another process's by now */
+		kill(s->pid, SIGCONT);
 }
 
 int spawn__exited(struct spawn *s)

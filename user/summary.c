@@ -63,6 +63,64 @@ int summary__begin(struct tracer *tr, pid_t pid, const struct report_meta *m)
 	return err;
 }
 
+/* The GIL's histograms (wait, hold, handoffs) of every thread. */
+static void drop_gil_hists(struct gilscope_bpf *s)
+{
+	struct gs_hist_key k, cur, *keys = NULL, *n;
+	size_t nr = 0, cap = 0;
+	void *prev = NULL;
+
+	while (!bpf_map__get_next_key(s->maps.sum_hists, prev, &k, sizeof(k))) {
+		cur = k;
+		prev = &cur;
+		if (k.kind < GS_H_GIL_WAIT || k.kind > GS_H_HANDOFF_ALL)
+			continue;
+		if (nr == cap) {
+			cap = cap ? cap * 2 : 64;
+			n = realloc(keys, cap * sizeof(*keys));
+			if (!n)
+				break;
+			keys = n;
+		}
+		keys[nr++] = k;
+	}
+	for (size_t i = 0; i < nr; i++)
+		bpf_map__delete_elem(s->maps.sum_hists, &keys[i], sizeof(keys[i]), 0);
+	free(keys);
+}
+
+int summary__new_gil(struct tracer *tr, pid_t pid, const struct report_meta *m, uint64_t ts)
+{
+	struct gilscope_bpf *s = tr->skel;
+	struct gs_gil_figs g = { .interval_ns = m->gil_interval_us * 1000, .start_ts = ts };
+	struct gs_sum_thread t;
+	__u32 key = pid, tid, cur;
+	void *prev = NULL;
+	int err;
+
+	/* while the target is held, nothing else writes these entries */
+	drop_gil_hists(s);
+	while (!bpf_map__get_next_key(s->maps.sum_threads, prev, &tid, sizeof(tid))) {
+		cur = tid;
+		prev = &cur;
+		if (bpf_map__lookup_elem(s->maps.sum_threads, &tid, sizeof(tid), &t, sizeof(t), 0))
+			continue;
+		/* the old image's threads never touched this GIL: no row */
+		memset(&t.gil, 0, sizeof(t.gil));
+		memset(&t.gs, 0, sizeof(t.gs));
+		if (!t.lock.exited) {
+			t.gil.first_ts = t.gs.since = ts;
+			t.gs.seen = 1;
+		}
+		bpf_map__update_elem(s->maps.sum_threads, &tid, sizeof(tid), &t, sizeof(t),
+				     BPF_EXIST);
+	}
+	err = bpf_map__update_elem(s->maps.sum_gils, &key, sizeof(key), &g, sizeof(g), BPF_ANY);
+	if (err)
+		fprintf(stderr, "gilscope: cannot set up the GIL summary: %s\n", strerror(-err));
+	return err;
+}
+
 void summary__end(struct tracer *tr, const struct report_meta *m)
 {
 	tr->skel->data->sum_until_ts = m->end_ts;

@@ -21,6 +21,11 @@ struct tracer;
  * switch interval) when m->has_gil, and the threads alive now, which have
  * not wanted the GIL since the start, as the streamed analysis assumes. */
 int summary__begin(struct tracer *tr, pid_t pid, const struct report_meta *m);
+/* The target exec'd and its new image's GIL was found at @ts (m->gil):
+ * the GIL figures start again from there, as the streamed analysis's do
+ * at GS_EV_GIL_FOUND (the old image's GIL histograms and every thread's
+ * GIL state are dropped), with the new switch interval.  0 or -errno. */
+int summary__new_gil(struct tracer *tr, pid_t pid, const struct report_meta *m, uint64_t ts);
 /* Closes it at m->end_ts: what happens after, while detaching, is not
  * counted. */
 void summary__end(struct tracer *tr, const struct report_meta *m);

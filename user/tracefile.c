@@ -69,6 +69,7 @@ struct gst_writer {
 	bool index_lost;	/* out of memory: no CHUNK_INDEX */
 	uint32_t nr_events, nr_names;
 	int err;		/* first write error: the file ends on a whole chunk */
+	int first_probes;	/* probes the first META listed (an exec adds more) */
 };
 
 static int write_all(struct gst_writer *w, const void *p, size_t len)
@@ -193,6 +194,42 @@ static int tlv_strs(struct buf *b, uint32_t tag, const char *const *s, int n)
 	return err;
 }
 
+/* The final META of a target that exec'd: its execs, then what the
+ * first META said of the program, now of the last one (a reader applies
+ * the tags in order: EXEC forgets the first program's GIL). */
+static int meta_execs(struct buf *b, const struct report_meta *m)
+{
+	uint32_t pid = m->pid, nr = m->nr_execs;
+	int err = 0;
+
+	if (!m->nr_execs)
+		return 0;
+	for (int i = 0; i < m->nr_execs && i < REPORT_MAX_EXECS && !err; i++) {
+		const char *e[2] = { m->execs[i].from, m->execs[i].to };
+
+		err = tlv_strs(b, GST_TAG_EXEC, e, 2);
+	}
+	err = err ?: tlv(b, GST_TAG_NR_EXECS, &nr, 4);
+	err = err ?: tlv(b, GST_TAG_PID, &pid, 4);
+	err = err ?: tlv_str(b, GST_TAG_COMM, m->comm);
+	err = err ?: tlv_str(b, GST_TAG_EXE, m->exe);
+	err = err ?: tlv_str(b, GST_TAG_BUILD_ID, m->build_id);
+	if (m->has_gil) {
+		const char *g[5] = { m->gil.python, m->gil.method, m->gil.detail,
+				     m->gil.module, m->gil.note };
+		uint64_t a[7] = { m->gil.gil, m->gil.interval, m->gil.last_holder,
+				  m->gil.locked, m->gil.switch_number, m->gil.cond,
+				  m->gil.mutex };
+
+		err = err ?: tlv_strs(b, GST_TAG_GIL, g, m->gil.note[0] ? 5 : 4);
+		err = err ?: tlv(b, GST_TAG_GIL_ADDRS, a, sizeof(a));
+		err = err ?: tlv_u64(b, GST_TAG_GIL_INTERVAL, m->gil_interval_us);
+	}
+	if (m->gil_note[0])
+		err = err ?: tlv_str(b, GST_TAG_GIL_NOTE, m->gil_note);
+	return err;
+}
+
 static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool final)
 {
 	struct buf b = {0};
@@ -264,6 +301,14 @@ static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool fi
 			}
 		}
 	} else {
+		err = err ?: meta_execs(&b, m);
+		/* probes attached since (an exec's new libc), after the first's */
+		for (int i = w->first_probes; i < m->nr_probes && !err; i++) {
+			const char *p[3] = { m->probes[i].kind, m->probes[i].where,
+					     m->probes[i].note };
+
+			err = tlv_strs(&b, GST_TAG_PROBE, p, 3);
+		}
 		err = err ?: tlv_u64(&b, GST_TAG_END_TS, m->end_ts);
 		err = err ?: tlv_str(&b, GST_TAG_END_REASON, m->end_reason);
 		err = err ?: tlv_u64(&b, GST_TAG_RECORDED, m->recorded);
@@ -332,6 +377,7 @@ int gst_writer__open(const char *path, bool force, const struct report_meta *m,
 	w->off = GST_HEADER_SIZE;
 	if (!err && lseek(w->fd, GST_HEADER_SIZE, SEEK_SET) < 0)
 		err = -errno;
+	w->first_probes = m->nr_probes;
 	err = err ?: meta_chunk(w, m, false);
 	if (err) {
 		fprintf(stderr, "gilscope: cannot write %s: %s\n", path, strerror(-err));
@@ -1264,6 +1310,16 @@ void gst_meta_apply(struct report_meta *m, uint32_t tag, const void *val, uint32
 				m->obj_start_known[i] = true;
 			}
 		break;
+	case GST_TAG_EXEC:
+		if (!m->nr_execs) {
+			/* the tags after the execs describe the last program */
+			m->has_gil = false;
+			memset(&m->gil, 0, sizeof(m->gil));
+			m->gil_note[0] = 0;
+		}
+		report_add_exec(m, nth(val, len, 0, tmp[0], 256), nth(val, len, 1, tmp[1], 256));
+		break;
+	case GST_TAG_NR_EXECS: if (len == 4 && m->nr_execs) m->nr_execs = get32(val); break;
 	case GST_TAG_GIL_SN_MEM:
 		if (len == 16) {
 			m->sn_mem = true;

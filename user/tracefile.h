@@ -28,7 +28,9 @@
 #define GST_MAGIC		"GILSCOPE"
 #define GST_CHUNK_MAGIC		0x4b435347u	/* "GSCK" little-endian */
 #define GST_MAJOR		1
-#define GST_MINOR		1	/* 1.1: sequence records, chunk classes */
+#define GST_MINOR		2	/* 1.1: sequence records, chunk classes;
+					 * 1.2: execs (EXEC records, final META
+					 * describing the last program) */
 #define GST_HEADER_SIZE		64
 #define GST_CHUNK_HDR_SIZE	24
 #define GST_FLAG_INCOMPLETE	1u
@@ -103,6 +105,11 @@ enum gst_tag {
 					 * every record type the writer may write */
 	GST_TAG_GIL_INTERVAL_END = 29,	/* u64: the switch interval (us) read
 					 * again when tracing stopped */
+	GST_TAG_EXEC = 30,		/* 1.2, final META: from \0 to, one per
+					 * exec, in order; then the last program's
+					 * PID, COMM, EXE, BUILD_ID and GIL tags */
+	GST_TAG_NR_EXECS = 31,		/* 1.2, final META: u32 execs (EXEC tags
+					 * stop at REPORT_MAX_EXECS) */
 };
 
 struct report_meta;

@@ -163,6 +163,8 @@ int tracer__attach_tracepoints(struct tracer *t)
 	err = err ?: attach_tp(t, s->progs.futex_exit, "syscalls", "sys_exit_futex", NULL);
 	err = err ?: attach_tp(t, s->progs.thread_exit, "sched", "sched_process_exit", NULL);
 	err = err ?: attach_tp(t, s->progs.thread_rename, "task", "task_rename", NULL);
+	err = err ?: attach_tp(t, s->progs.process_exec, "sched", "sched_process_exec",
+			       "exec: the new program is held and attached to");
 	/* code mapped later (dlopen, JITs): when to read the maps again */
 	err = err ?: attach_tp(t, s->progs.mmap_enter, "syscalls", "sys_enter_mmap",
 			       "code mappings, for naming");
@@ -295,6 +297,16 @@ int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil
 		fprintf(stderr, "gilscope: cannot read %s: %s\n", path, strerror(-err));
 		goto cleanup;
 	}
+	if (!t->libc_probed || t->libc_ino != libc->inode ||
+	    t->libc_major != libc->dev_major || t->libc_minor != libc->dev_minor) {
+		/* another libc file (the first, or an exec's in a chroot) */
+		t->libc_probed = t->cond_signal_probed = false;
+		t->libc_major = libc->dev_major;
+		t->libc_minor = libc->dev_minor;
+		t->libc_ino = libc->inode;
+	} else {
+		goto gil;
+	}
 	for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++) {
 		err = attach_func(t, s->progs.cond_wait, pid, ef, path, module, conds[i],
 				  INSN_ARG_RDI | INSN_ARG_RSI, false);
@@ -314,20 +326,29 @@ int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil
 	if (err == -ENOENT)
 		fprintf(stderr, "gilscope: %s has no pthread_mutex_lock/unlock symbols\n", path);
 	t->mutex_probes = !err && mutex_probes;
+	t->libc_probed = !err;
+gil:
 	if (!err && gil) {
 		err = set_gil_libc(t, pid, &pm, libc->path);
 		if (err)
 			fprintf(stderr, "gilscope: cannot set up GIL tracing for %d: %s\n", pid,
 				strerror(-err));
-		err = err ?: attach_func(t, s->progs.cond_signal, pid, ef, path, module,
-					 "pthread_cond_signal", INSN_ARG_RDI, false);
+		if (!err && !t->cond_signal_probed)
+			err = attach_func(t, s->progs.cond_signal, pid, ef, path, module,
+					  "pthread_cond_signal", INSN_ARG_RDI, false);
 		if (err == -ENOENT)
 			fprintf(stderr, "gilscope: %s has no pthread_cond_signal symbol\n", path);
+		t->cond_signal_probed = !err;
 	}
 cleanup:
 	elf_file__close(ef);
 	proc_maps__free(&pm);
 	return err;
+}
+
+void tracer__forget_libc(struct tracer *t)
+{
+	t->libc_probed = t->cond_signal_probed = false;
 }
 
 int tracer__attach_entry_stop(struct tracer *t, pid_t pid, const char *exe_path)
@@ -353,23 +374,27 @@ int tracer__attach_entry_stop(struct tracer *t, pid_t pid, const char *exe_path)
 
 int tracer__attach_stop(struct tracer *t, pid_t pid, const char *path, uint64_t off)
 {
-	int err = 0;
+	struct bpf_link *l;
+	int err;
 
-	tracer__detach_entry_stop(t);
-	t->entry_stop = bpf_program__attach_uprobe(t->skel->progs.stop_at_entry, false,
-						   pid, path, off);
-	if (!t->entry_stop) {
+	if (t->nr_stops == TRACER_MAX_STOPS)
+		return -E2BIG;
+	l = bpf_program__attach_uprobe(t->skel->progs.stop_at_entry, false, pid, path, off);
+	if (!l) {
 		err = -errno;
 		fprintf(stderr, "gilscope: cannot attach to %s+0x%llx: %s\n", path,
 			(unsigned long long)off, strerror(-err));
+		return err;
 	}
-	return err;
+	t->stops[t->nr_stops++] = l;
+	return 0;
 }
 
 void tracer__detach_entry_stop(struct tracer *t)
 {
-	bpf_link__destroy(t->entry_stop);
-	t->entry_stop = NULL;
+	for (int i = 0; i < t->nr_stops; i++)
+		bpf_link__destroy(t->stops[i]);
+	t->nr_stops = 0;
 }
 
 static void *destroy_link(void *link)

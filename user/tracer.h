@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #define TRACER_MAX_LINKS 64
+#define TRACER_MAX_STOPS 4
 
 struct gilscope_bpf;
 struct report_meta;
@@ -23,7 +24,14 @@ struct tracer {
 	struct gilscope_bpf *skel;
 	struct bpf_link *links[TRACER_MAX_LINKS];
 	int nr_links;
-	struct bpf_link *entry_stop;
+	/* one-shot stops in place (an entry, an interpreter's ready points) */
+	struct bpf_link *stops[TRACER_MAX_STOPS];
+	int nr_stops;
+	/* the libc probed last (an exec may bring another): its file, and
+	 * whether its pthread_cond_signal probe (the GIL's) is in place */
+	unsigned libc_major, libc_minor;
+	uint64_t libc_ino;
+	bool libc_probed, cond_signal_probed;
 	struct report_meta *meta;	/* probes attached are listed here */
 	bool mutex_probes;		/* pthread_mutex_lock/unlock probes attached */
 	/* tracer__stop()'s threads, one a link, joined by tracer__detach() */
@@ -51,12 +59,22 @@ int tracer__set_gil(struct tracer *t, pid_t pid, const struct gil_location *gil)
 /* pthread condvar waits (always), pthread_mutex_lock/unlock
  * (@mutex_probes) and pthread_cond_signal (@gil: the GIL's takes and
  * drops signal its condvars) in the libc that @pid maps.  A target without a dynamic libc gets a note, not an error: the
- * futex tracepoints still see its contention. */
+ * futex tracepoints still see its contention.  Called again after an
+ * exec: probes already in place on the same libc file are kept (the
+ * kernel places them in every mapping of it), and only what is missing
+ * is attached. */
 int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil);
+/* A thread other than the leader exec'd: it took the leader's pid, the
+ * leader's task is gone, and with it the uprobes bound to it (a uprobe's
+ * perf event belongs to the task it was opened on).  The next
+ * tracer__attach_libc() attaches them all again. */
+void tracer__forget_libc(struct tracer *t);
 /* The one-shot stop at a new program's entry point (see spawn.c). */
 int tracer__attach_entry_stop(struct tracer *t, pid_t pid, const char *exe_path);
-/* ... or at file offset @off of @path (an interpreter's "ready" point). */
+/* ... or at file offset @off of @path (an interpreter's "ready" point),
+ * besides the stops already in place (the first one reached wins). */
 int tracer__attach_stop(struct tracer *t, pid_t pid, const char *path, uint64_t off);
+/* Removes every one-shot stop. */
 void tracer__detach_entry_stop(struct tracer *t);
 /* Stops tracing at once: the programs do nothing from now on, and the
  * probes are being removed (in the background: tracer__detach() waits). */

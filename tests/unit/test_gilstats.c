@@ -209,3 +209,69 @@ TEST(gilstats_hold_from_before_trace)
 	CHECK_U64(thr(1)->hold.nr, 0);
 	teardown();
 }
+
+/* An exec: the old image's GIL and threads are gone (the thread that held
+ * the GIL exec'd, its siblings exited); the GIL analysis starts again,
+ * empty, then follows the new image's GIL from GS_EV_GIL_FOUND. */
+TEST(gilstats_exec_starts_again_with_the_new_gil)
+{
+	struct gs_exec_event x = {0};
+	struct gs_gil_found_event f = {0};
+	struct gs_thread_event ex = {0};
+	struct gil_thread *t;
+
+	setup();
+	gil(1, 0, true, false);			/* the old image: 1 holds, 2 waits */
+	cond(2, 1 * MS, true, 0);
+	ex.hdr.type = GS_EV_THREAD_EXIT;	/* the exec kills 2 */
+	ex.hdr.tid = 2;
+	ex.hdr.ts = 2 * MS;
+	analysis__push(&an, &ex, sizeof(ex));
+	x.hdr.type = GS_EV_EXEC;		/* 1 execs while holding it */
+	x.hdr.tid = 1;
+	x.old_tid = 1;
+	x.hdr.ts = 3 * MS;
+	analysis__push(&an, &x, sizeof(x));
+	/* the old GIL's address, written again: not this GIL's any more */
+	gil(1, 3 * MS + 10 * US, false, false);
+	f.hdr.type = GS_EV_GIL_FOUND;
+	f.hdr.tid = 1;
+	f.hdr.ts = 10 * MS;
+	f.mutex = GIL_MUTEX + 0x1000;
+	f.cond = GIL_COND + 0x1000;
+	f.interval_us = 1000;
+	analysis__push(&an, &f, sizeof(f));
+	/* the new image: 1 drops at 11 ms, 3 takes it at 12 ms, to 20 ms */
+	{
+		struct gs_gil_event e = {0};
+
+		e.hdr.type = GS_EV_GIL_RELEASED;
+		e.hdr.tid = 1;
+		e.hdr.ts = 11 * MS;
+		e.mutex = GIL_MUTEX + 0x1000;
+		e.switch_number = 1;
+		analysis__push(&an, &e, sizeof(e));
+		e.hdr.type = GS_EV_GIL_ACQUIRED;
+		e.hdr.tid = 3;
+		e.hdr.ts = 12 * MS;
+		e.switch_number = 2;
+		e.holder = 0x3000;
+		e.locked = 1;
+		analysis__push(&an, &e, sizeof(e));
+	}
+	analysis__finish(&an, 20 * MS);
+
+	CHECK(an.gil != NULL);
+	CHECK_U64(an.gil->cfg.mutex, GIL_MUTEX + 0x1000);
+	CHECK_U64(an.gil->interval_ns, 1000 * US);
+	CHECK_U64(an.gil->nr_threads, 2);	/* 1 (from the GIL found) and 3 */
+	CHECK(thr(2) == NULL);			/* the old image's waiter is gone */
+	t = thr(3);
+	CHECK(t && t->acquisitions == 1);
+	CHECK_U64(t->held_ns, 8 * MS);
+	t = thr(1);
+	CHECK(t && t->acquisitions == 0);
+	/* its hold of the old GIL is not in this one's figures */
+	CHECK(t->held_ns <= 1 * MS);
+	teardown();
+}

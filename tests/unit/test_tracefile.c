@@ -297,7 +297,7 @@ TEST(tracefile_1_1_sequence_records_and_missing_chunks)
 	fd = open(path, O_RDONLY);
 	CHECK(fd >= 0 && pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h));
 	close(fd);
-	CHECK_U64(h[10], 1);			/* minor 1 */
+	CHECK_U64(h[10], GST_MINOR);		/* 1.1 or later: sequence records */
 	n = chunk_offsets(off, type, 64);
 	CHECK(n >= 6 && n % 2 == 0);
 	for (int i = 0; i < n; i += 2)
@@ -379,4 +379,33 @@ TEST(tracefile_gil_note_round_trip)
 		CHECK_STR(g.m.gil.module, "/usr/bin/python3.14");
 		CHECK_STR(g.m.gil.note, with ? "1 other interpreter exists" : "");
 	}
+}
+
+/* A target that exec'd: the final META's EXEC tags forget the first
+ * program's GIL, and the tags after them describe the last one. */
+TEST(tracefile_exec_meta_describes_the_last_program)
+{
+	struct report_meta m = {0};
+	uint8_t exec_tag[] = "taskset\0/usr/bin/python3.11";
+
+	snprintf(m.comm, sizeof(m.comm), "taskset");
+	m.has_gil = true;	/* as a first META may say (a -p Python) */
+	snprintf(m.gil.python, sizeof(m.gil.python), "3.11.2");
+	snprintf(m.gil_note, sizeof(m.gil_note), "old note");
+	gst_meta_apply(&m, GST_TAG_EXEC, exec_tag, sizeof(exec_tag) - 1);
+	CHECK(!m.has_gil);
+	CHECK(m.gil.python[0] == 0 && m.gil_note[0] == 0);
+	CHECK_U64(m.nr_execs, 1);
+	CHECK(!strcmp(m.execs[0].from, "taskset"));
+	CHECK(!strcmp(m.execs[0].to, "/usr/bin/python3.11"));
+	gst_meta_apply(&m, GST_TAG_EXEC, exec_tag, sizeof(exec_tag) - 1);
+	CHECK_U64(m.nr_execs, 2);
+	{
+		uint8_t nr[4] = { 12, 0, 0, 0 };
+
+		gst_meta_apply(&m, GST_TAG_NR_EXECS, nr, 4);
+	}
+	CHECK_U64(m.nr_execs, 12);
+	gst_meta_apply(&m, GST_TAG_COMM, "python3.11", 10);
+	CHECK(!strcmp(m.comm, "python3.11"));
 }
