@@ -139,7 +139,7 @@ FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DGILSCOPE_VERSION='"fuzz"' \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ibpf -Iuser -I$(OUTPUT)
 FUZZ_USER := $(filter-out user/main.c user/live.c user/tracer.c user/watch.c user/summary.c \
-		user/inflight.c user/session.c user/target.c,\
+		user/inflight.c user/session.c user/target.c user/exec_follow.c user/holdguard.c,\
 		$(wildcard user/*.c))
 
 $(OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_USER) $(wildcard user/*.h) | $(OUTPUT)
