@@ -134,7 +134,8 @@ bench: deps all
 
 # libFuzzer runs of a fixed length over the trace reader (byte-level, and
 # structure-aware: chunks reordered, dropped, re-deflated and re-CRCed)
-# and the ELF symbol reader (FUZZ_SECONDS each), seeded with real inputs.
+# and the ELF symbol reader (FUZZ_SECONDS each), seeded with real inputs
+# (a lock trace, a hung program's, and one that follows an exec into Python).
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DGILSCOPE_VERSION='"fuzz"' \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ibpf -Iuser -I$(OUTPUT)
@@ -149,15 +150,18 @@ $(OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_USER) $(wildcard user/*.h) | $(OUTP
 fuzz: $(OUTPUT)/fuzz_tracefile $(OUTPUT)/fuzz_tracefile_chunks $(OUTPUT)/fuzz_elf \
 		$(OUTPUT)/gilscope $(OUTPUT)/tests/lockholder $(OUTPUT)/tests/deadlock
 	$(Q)mkdir -p $(OUTPUT)/corpus/tracefile $(OUTPUT)/corpus/tracefile_chunks $(OUTPUT)/corpus/elf
-	$(Q)rm -f $(OUTPUT)/corpus/tracefile/seed.gst $(OUTPUT)/corpus/tracefile/hung.gst
+	$(Q)rm -f $(OUTPUT)/corpus/tracefile/seed.gst $(OUTPUT)/corpus/tracefile/hung.gst \
+		$(OUTPUT)/corpus/tracefile/exec.gst
 	$(Q)if [ "$$(id -u)" = 0 ]; then $(OUTPUT)/gilscope -o $(OUTPUT)/corpus/tracefile/seed.gst \
 		--locks=all -- $(OUTPUT)/tests/lockholder -r 3 >/dev/null 2>&1 || true; \
 		$(OUTPUT)/gilscope -o $(OUTPUT)/corpus/tracefile/hung.gst -d 0.5 \
-		-- $(OUTPUT)/tests/deadlock >/dev/null 2>&1 || true; fi
+		-- $(OUTPUT)/tests/deadlock >/dev/null 2>&1 || true; \
+		$(OUTPUT)/gilscope -o $(OUTPUT)/corpus/tracefile/exec.gst \
+		-- env python3 -c pass >/dev/null 2>&1 || true; fi
 	$(Q)cp traces/*.gst $(OUTPUT)/corpus/tracefile/ 2>/dev/null || true
 	$(Q)cp traces/*.gst tests/fuzz/seeds/*.gst $(OUTPUT)/corpus/tracefile_chunks/ 2>/dev/null || true
 	$(Q)cp $(OUTPUT)/corpus/tracefile/seed.gst $(OUTPUT)/corpus/tracefile/hung.gst \
-		$(OUTPUT)/corpus/tracefile_chunks/ 2>/dev/null || true
+		$(OUTPUT)/corpus/tracefile/exec.gst $(OUTPUT)/corpus/tracefile_chunks/ 2>/dev/null || true
 	$(Q)cp $(OUTPUT)/tests/lockholder $(OUTPUT)/corpus/elf/ 2>/dev/null || true
 	$(Q)./tests/fuzz/run.sh $(OUTPUT)/fuzz_tracefile $(OUTPUT)/corpus/tracefile $(FUZZ_SECONDS)
 	$(Q)./tests/fuzz/run.sh $(OUTPUT)/fuzz_tracefile_chunks $(OUTPUT)/corpus/tracefile_chunks \
