@@ -315,6 +315,17 @@ static int gs_mutex_probes(struct gs_env *env)
 
 #include "lock_machine.h"
 
+/* An event's comm: the kernel's is NUL-terminated, a recording's
+ * (read back from a file anyone may have written) need not be. */
+static void set_comm(struct lockstats *ls, __u32 tid, const char comm[GS_COMM_LEN])
+{
+	char name[GS_COMM_LEN + 1];
+
+	memcpy(name, comm, GS_COMM_LEN);
+	name[GS_COMM_LEN] = 0;
+	names__set_thread(ls->names, tid, name);
+}
+
 void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e, size_t size)
 {
 	struct gs_env env = { .ls = ls, .rec = e };
@@ -327,12 +338,12 @@ void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e, size_t
 	gs_step_of(e, &step);
 	gs_lock_step(&env, &env.t->st.fig, &env.t->m, &step);
 	if (e->type == GS_EV_THREAD_EXIT || e->type == GS_EV_THREAD_RENAME)
-		names__set_thread(ls->names, e->tid, ((const struct gs_thread_event *)e)->comm);
+		set_comm(ls, e->tid, ((const struct gs_thread_event *)e)->comm);
 	if (e->type == GS_EV_EXEC) {
 		/* the thread that exec'd lives on under the new name; a
 		 * non-leader's exec takes the leader's id, whose exit the
 		 * exec itself reported */
-		names__set_thread(ls->names, e->tid, ((const struct gs_exec_event *)e)->comm);
+		set_comm(ls, e->tid, ((const struct gs_exec_event *)e)->comm);
 		env.t->st.fig.exited = 0;
 	}
 }
