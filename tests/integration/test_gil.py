@@ -116,9 +116,13 @@ def check_fib_report(label, truth, rep, expect_hold_ns, strict=True):
         # clocks are read with the GIL kept, schedstat by the main
         # thread): every drop but their start's and end's (go.wait,
         # may_exit.wait, the thread's bootstrap) is a forced switch.
-        assert t["voluntary_drops"] <= 4, "%s: thread %d: %d voluntary drops for a thread " \
+        # go.wait may block twice: once for the event, once more when
+        # its condition's lock is still held by the main thread's set()
+        # as the worker wakes (a race on 2 CPUs: 5 drops seen once in
+        # CI); the same at may_exit.  So up to 6, never dozens.
+        assert t["voluntary_drops"] <= 6, "%s: thread %d: %d voluntary drops for a thread " \
             "that never blocks mid-phase" % (label, tt["tid"], t["voluntary_drops"])
-        assert t["forced_drops"] >= t["acquisitions"] - 4, "%s: %s" % (label, t)
+        assert t["forced_drops"] >= t["acquisitions"] - 6, "%s: %s" % (label, t)
         held_phase += t["held_ns"]
         holds.append(t["hold_ns"]["p50"])
     # the four threads' holds add up to the CPU-bound phase's wall time
