@@ -194,12 +194,50 @@ static int tlv_strs(struct buf *b, uint32_t tag, const char *const *s, int n)
 	return err;
 }
 
+/* Which program: the first META's, and the final one's after an exec. */
+static int meta_program(struct buf *b, const struct report_meta *m)
+{
+	uint32_t pid = m->pid;
+	int err;
+
+	err = tlv(b, GST_TAG_PID, &pid, 4);
+	err = err ?: tlv_str(b, GST_TAG_COMM, m->comm);
+	err = err ?: tlv_str(b, GST_TAG_EXE, m->exe);
+	return err ?: tlv_str(b, GST_TAG_BUILD_ID, m->build_id);
+}
+
+/* Its GIL (or why there is none); the interval at the end only where
+ * the caller knows it. */
+static int meta_gil(struct buf *b, const struct report_meta *m, bool interval_end)
+{
+	int err = 0;
+
+	if (m->has_gil) {
+		const char *g[5] = { m->gil.python, m->gil.method, m->gil.detail,
+				     m->gil.module, m->gil.note };
+		uint64_t a[7] = { m->gil.gil, m->gil.interval, m->gil.last_holder,
+				  m->gil.locked, m->gil.switch_number, m->gil.cond,
+				  m->gil.mutex };
+
+		/* a note only when there is one: readers before it take the
+		 * first 4 strings, and a trace without one is unchanged */
+		err = tlv_strs(b, GST_TAG_GIL, g, m->gil.note[0] ? 5 : 4);
+		err = err ?: tlv(b, GST_TAG_GIL_ADDRS, a, sizeof(a));
+		err = err ?: tlv_u64(b, GST_TAG_GIL_INTERVAL, m->gil_interval_us);
+		if (interval_end && m->gil_interval_end_us)
+			err = err ?: tlv_u64(b, GST_TAG_GIL_INTERVAL_END, m->gil_interval_end_us);
+	}
+	if (m->gil_note[0])
+		err = err ?: tlv_str(b, GST_TAG_GIL_NOTE, m->gil_note);
+	return err;
+}
+
 /* The final META of a target that exec'd: its execs, then what the
  * first META said of the program, now of the last one (a reader applies
  * the tags in order: EXEC forgets the first program's GIL). */
 static int meta_execs(struct buf *b, const struct report_meta *m)
 {
-	uint32_t pid = m->pid, nr = m->nr_execs;
+	uint32_t nr = m->nr_execs;
 	int err = 0;
 
 	if (!m->nr_execs)
@@ -210,39 +248,20 @@ static int meta_execs(struct buf *b, const struct report_meta *m)
 		err = tlv_strs(b, GST_TAG_EXEC, e, 2);
 	}
 	err = err ?: tlv(b, GST_TAG_NR_EXECS, &nr, 4);
-	err = err ?: tlv(b, GST_TAG_PID, &pid, 4);
-	err = err ?: tlv_str(b, GST_TAG_COMM, m->comm);
-	err = err ?: tlv_str(b, GST_TAG_EXE, m->exe);
-	err = err ?: tlv_str(b, GST_TAG_BUILD_ID, m->build_id);
-	if (m->has_gil) {
-		const char *g[5] = { m->gil.python, m->gil.method, m->gil.detail,
-				     m->gil.module, m->gil.note };
-		uint64_t a[7] = { m->gil.gil, m->gil.interval, m->gil.last_holder,
-				  m->gil.locked, m->gil.switch_number, m->gil.cond,
-				  m->gil.mutex };
-
-		err = err ?: tlv_strs(b, GST_TAG_GIL, g, m->gil.note[0] ? 5 : 4);
-		err = err ?: tlv(b, GST_TAG_GIL_ADDRS, a, sizeof(a));
-		err = err ?: tlv_u64(b, GST_TAG_GIL_INTERVAL, m->gil_interval_us);
-	}
-	if (m->gil_note[0])
-		err = err ?: tlv_str(b, GST_TAG_GIL_NOTE, m->gil_note);
-	return err;
+	err = err ?: meta_program(b, m);
+	return err ?: meta_gil(b, m, false);
 }
 
 static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool final)
 {
 	struct buf b = {0};
-	uint32_t pid = m->pid, clock = 1, top = m->top;
+	uint32_t clock = 1, top = m->top;
 	uint8_t mp = m->mutex_probes;
 	struct buf sizes = {0};
 	int err = 0;
 
 	if (!final) {
-		err = err ?: tlv(&b, GST_TAG_PID, &pid, 4);
-		err = err ?: tlv_str(&b, GST_TAG_COMM, m->comm);
-		err = err ?: tlv_str(&b, GST_TAG_EXE, m->exe);
-		err = err ?: tlv_str(&b, GST_TAG_BUILD_ID, m->build_id);
+		err = err ?: meta_program(&b, m);
 		err = err ?: tlv(&b, GST_TAG_CLOCK, &clock, 4);
 		err = err ?: tlv(&b, GST_TAG_BOOT_TO_WALL, &m->boot_to_wall, 8);
 		err = err ?: tlv_u64(&b, GST_TAG_START_TS, m->start_ts);
@@ -262,24 +281,7 @@ static int meta_chunk(struct gst_writer *w, const struct report_meta *m, bool fi
 
 			err = tlv_strs(&b, GST_TAG_PROBE, p, 3);
 		}
-		if (m->has_gil) {
-			const char *g[5] = { m->gil.python, m->gil.method, m->gil.detail,
-					     m->gil.module, m->gil.note };
-			uint64_t a[7] = { m->gil.gil, m->gil.interval, m->gil.last_holder,
-					  m->gil.locked, m->gil.switch_number, m->gil.cond,
-					  m->gil.mutex };
-
-			/* a note only when there is one: readers before it take the
-			 * first 4 strings, and a trace without one is unchanged */
-			err = err ?: tlv_strs(&b, GST_TAG_GIL, g, m->gil.note[0] ? 5 : 4);
-			err = err ?: tlv(&b, GST_TAG_GIL_ADDRS, a, sizeof(a));
-			err = err ?: tlv_u64(&b, GST_TAG_GIL_INTERVAL, m->gil_interval_us);
-			if (m->gil_interval_end_us)
-				err = err ?: tlv_u64(&b, GST_TAG_GIL_INTERVAL_END,
-						     m->gil_interval_end_us);
-		}
-		if (m->gil_note[0])
-			err = err ?: tlv_str(&b, GST_TAG_GIL_NOTE, m->gil_note);
+		err = err ?: meta_gil(&b, m, true);
 		if (m->nr_objects) {
 			uint32_t wt = m->watched_threads;
 
