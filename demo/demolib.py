@@ -319,9 +319,18 @@ def traced(cmd, args=(), svg=None, name="run"):
     report).  With svg=DIR, the run is also recorded and exported as
     DIR/name.svg.  A run with watchpoints whose target the kernel killed
     with SIGTRAP (see the README's refcount section) is run again."""
-    for _ in range(3):
+    def once():
         got = traced_once(cmd, args, svg, name)
-        if got[0]["target"]["ended_by"] != "command killed by signal 5":
+        return None if got[0]["target"]["ended_by"] == "command killed by signal 5" else got
+    return again_if_sigtrapped(once)
+
+
+def again_if_sigtrapped(run):
+    """run()'s result, run up to three times while it returns None: the
+    kernel killed the watched program with SIGTRAP."""
+    for _ in range(3):
+        got = run()
+        if got is not None:
             return got
         print("(the kernel killed the watched program with SIGTRAP - an unclaimed "
               "watchpoint trap, see the README; running it again)")
@@ -365,15 +374,7 @@ def traced_by_pid(py, script, script_args=(), args=()):
     whatever launched the interpreter (chroot, a container's pivot_root).
     A run whose program the kernel killed with SIGTRAP (see traced()) is
     run again."""
-    for _ in range(3):
-        got = traced_by_pid_once(py, script, script_args, args)
-        if got:
-            return got
-        print("(the kernel killed the watched program with SIGTRAP - an unclaimed "
-              "watchpoint trap, see the README; running it again)")
-    print("demo: the kernel killed the watched program three times in a row",
-          file=sys.stderr)
-    sys.exit(EXIT_WATCHPOINT_KILLED)
+    return again_if_sigtrapped(lambda: traced_by_pid_once(py, script, script_args, args))
 
 
 def traced_by_pid_once(py, script, script_args, args):
