@@ -103,13 +103,18 @@ def check_fib_report(label, truth, rep, expect_hold_ns, strict=True):
     for tt in truth["threads"]:
         t = by_tid.get(tt["tid"])
         assert t, "%s: thread %d not traced" % (label, tt["tid"])
-        # a thread's CPU time is its time holding the GIL (plus a little
-        # C-level work outside it): 10%.  A holder preempted by another
-        # process holds the GIL without running: that time is in its
-        # schedstat run delay, and the upper bound allows for it.
+        # a thread's CPU time is its time holding the GIL plus the CPU
+        # it uses while waiting: take_gil's timed wait wakes every
+        # interval to check, and the probes' traps on those wake-ups are
+        # charged to the waiter.  Here that is under 5%; on a CI machine
+        # whose traps cost more, held was 0.86 of thread_time, so the
+        # lower bound is 80%.  The held sum is still checked against the
+        # phase's wall time at 5% below.  A holder preempted by another process
+        # holds the GIL without running: that time is in its schedstat
+        # run delay, and the upper bound allows for it.
         if strict:
             cpu, delay = tt["thread_time_ns"], tt["run_delay_ns"] or 0
-            lo, hi = 0.90 * cpu, 1.10 * (cpu + delay)
+            lo, hi = 0.80 * cpu, 1.10 * (cpu + delay)
             assert lo <= t["held_ns"] <= hi, "%s held %d not in [%d, %d] (thread_time %d, " \
                 "run delay %d)" % (label, t["held_ns"], lo, hi, cpu, delay)
         # The workers never block or do I/O during the phase (their
