@@ -17,6 +17,7 @@
 #define GS_MAX_WATCH	4	/* watched objects: x86 has 4 debug registers */
 #define GS_REF_FRAMES	8	/* user stack frames kept per refcount write */
 #define GS_PATH_LEN	256	/* an exec'd file name kept */
+#define GS_PY_FRAMES	32	/* Python frames kept per stack, at most */
 
 enum gs_event_type {
 	/* a futex wait syscall (FUTEX_WAIT*, FUTEX_LOCK_PI*) returned */
@@ -51,6 +52,9 @@ enum gs_event_type {
 	 * user space once the new image reached its interpreter's "ready"
 	 * point, not by BPF (struct gs_gil_found_event) */
 	GS_EV_GIL_FOUND		= 14,
+	/* a thread's Python stack, read in BPF from the interpreter's frame
+	 * chain (struct gs_py_stack_event; py_walk.h) */
+	GS_EV_PY_STACK		= 15,
 	GS_EV_TYPE_MAX,
 };
 
@@ -242,6 +246,64 @@ struct gs_gil_found_event {
 	struct gs_event_hdr hdr;
 	__u64 mutex, cond;
 	__u64 interval_us;	/* the switch interval read then */
+};
+
+/*
+ * Python stacks.  Where a CPython keeps its frames (key: tgid), filled by
+ * user space from the interpreter's version (user/pyread.c); BPF walks
+ * the chain with bpf/py_walk.h and user space names the frames.
+ */
+struct gs_py_config {
+	/* PyThreadState: the frame (3.8 - 3.10), the _PyCFrame (3.11,
+	 * 3.12) or current_frame (3.13+) */
+	__u32 ts_frame;
+	/* -1: ts_frame holds the frame; else current_frame's offset in the
+	 * _PyCFrame it points to */
+	__s32 ts_cframe_frame;
+	/* PyFrameObject (3.8 - 3.10) / _PyInterpreterFrame (3.11+); every
+	 * offset below GS_PY_FRAME_READ - 8 */
+	__u32 fr_previous, fr_code, fr_instr, fr_owner;
+	__u8 instr_size;	/* 4: an int f_lasti; 8: a pointer into the code */
+	__u8 has_owner;		/* fr_owner is the frame's owner byte */
+	__u8 owner_cstack;	/* owner value of C-stack entry frames: skipped */
+	__u8 code_tagged;	/* 3.14+: f_executable is a _PyStackRef */
+	__u32 depth;		/* frames to keep, at most GS_PY_FRAMES */
+};
+
+/* Bytes of a frame read at once: every field the walk needs is in them. */
+#define GS_PY_FRAME_READ	128
+
+enum gs_py_stack_kind {
+	GS_PY_GIL_WAIT = 1,	/* its own, entering a wait for the GIL */
+	GS_PY_GIL_HOLDER = 2,	/* the GIL holder's, as a waiter enters its wait
+				 * or times out (asks the holder to drop) */
+	GS_PY_LOCK_WAIT = 3,	/* its own, entering a futex wait (not the GIL's) */
+	GS_PY_SAMPLE = 4,	/* its own, sampled on CPU while holding the GIL */
+	GS_PY_PARK = 5,		/* its own, in _PyParkingLot_Park(addr): a PyMutex
+				 * (3.13+) about to sleep */
+};
+
+/* The frame is a code object and where in it the thread is: f_lasti
+ * (3.8 - 3.10) or the instruction pointer (3.11+) */
+struct gs_py_frame {
+	__u64 code;
+	__u64 instr;
+};
+
+#define GS_PY_TRUNCATED	1	/* deeper than the frames kept */
+#define GS_PY_READ_ERR	2	/* a frame could not be read: the chain ends there */
+#define GS_PY_NO_TSTATE	4	/* the thread's PyThreadState is not known yet */
+
+/* GS_EV_PY_STACK: hdr.tid caught it; of_tid is whose stack it is. */
+struct gs_py_stack_event {
+	struct gs_event_hdr hdr;
+	__u32 kind;		/* enum gs_py_stack_kind */
+	__u32 of_tid;		/* hdr.tid, or the GIL holder's (GS_PY_GIL_HOLDER) */
+	__u64 addr;		/* the futex, the PyMutex or the GIL's condvar */
+	__u64 tstate;		/* the PyThreadState walked */
+	__u32 nr_frames;	/* valid in frames[], innermost first */
+	__u32 flags;		/* GS_PY_TRUNCATED | GS_PY_READ_ERR | GS_PY_NO_TSTATE */
+	struct gs_py_frame frames[GS_PY_FRAMES];
 };
 
 /* GS_EV_THREAD_EXIT / GS_EV_THREAD_RENAME */
