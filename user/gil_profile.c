@@ -1117,6 +1117,9 @@ static int find_cpython(struct py_target *t, struct gil_location *out, char *why
 	}
 	snprintf(out->python, sizeof(out->python), "%s", t->version);
 	snprintf(out->module, sizeof(out->module), "%s", t->path);
+	out->runtime = t->rt;
+	out->py_major = t->major;
+	out->py_minor = t->minor;
 	return 0;
 }
 

@@ -36,6 +36,10 @@ struct gil_location {
 	 * unknown.  Not used yet: for naming Python frames and threads. */
 	uint32_t tstate_native_tid_off;	/* native_thread_id (unsigned long) */
 	uint32_t tstate_frame_off;	/* current_frame (_PyInterpreterFrame *) */
+	/* CPython: where _PyRuntime is and which version runs, for reading
+	 * its frames and threads (user/pyread.c); 0 for gildemo */
+	uint64_t runtime;
+	int py_major, py_minor;
 	/* set with -ENOTSUP when the target is a free-threaded build that
 	 * runs without a GIL (3.13t+ with the GIL disabled, nogil 3.9): the
 	 * caller can say "no GIL" rather than "not recognised" */

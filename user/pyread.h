@@ -58,6 +58,9 @@ int pyread__new(pid_t pid, int major, int minor, uint64_t runtime,
 void pyread__free(struct pyread *r);
 const struct py_layout *pyread__layout(const struct pyread *r);
 
+/* Reads @len bytes of the target at @addr: 0 or -errno. */
+int pyread__read(struct pyread *r, uint64_t addr, void *buf, size_t len);
+
 /* The main interpreter's PyInterpreterState, 0 when unreadable. */
 uint64_t pyread__interp(struct pyread *r);
 
