@@ -70,6 +70,23 @@ struct {
 	__type(value, struct gs_futex_call);
 } scratch SEC(".maps");
 
+/* Where each traced CPython keeps its frames (tgid -> config). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GS_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct gs_py_config);
+} pys SEC(".maps");
+
+/* Each thread's PyThreadState (tid -> address), learnt at its GIL takes:
+ * last_holder is then the taker's own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} py_tstates SEC(".maps");
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
@@ -130,6 +147,51 @@ static __always_inline void submit(void *e)
 
 #include "summary.bpf.h"
 
+#define GS_PY_READ(dst, len, addr) bpf_probe_read_user((dst), (len), (void *)(addr))
+#include "py_walk.h"
+
+/*
+ * A Python stack caught by the current thread: @of_tid's (its own or the
+ * GIL holder's), walked from @tstate (0: not known, an empty stack that
+ * says so).  @ts is the time of the
+ * event it belongs to (the futex call's entry, for a lock wait), so that
+ * user space joins the two exactly.
+ */
+static __noinline void emit_py_stack(__u32 kind, __u32 of_tid, __u64 tstate, __u64 addr,
+				     __u64 ts)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct gs_py_stack_event *e;
+	struct gs_py_config *c;
+
+	c = bpf_map_lookup_elem(&pys, &tgid);
+	if (!c || !c->depth)
+		return;
+	e = reserve(sizeof(*e));
+	if (!e)
+		return;
+	__builtin_memset(e->frames, 0, sizeof(e->frames));
+	e->hdr.type = GS_EV_PY_STACK;
+	e->hdr.tid = tid;
+	e->hdr.ts = ts;
+	e->kind = kind;
+	e->of_tid = of_tid;
+	e->addr = addr;
+	e->tstate = tstate;
+	e->flags = tstate ? 0 : GS_PY_NO_TSTATE;
+	e->nr_frames = tstate ? gs_py_walk(c, tstate, e->frames, &e->flags) : 0;
+	submit(e);
+}
+
+/* The calling thread's PyThreadState, as its last GIL take left it. */
+static __always_inline __u64 py_tstate_of(__u32 tid)
+{
+	__u64 *ts = bpf_map_lookup_elem(&py_tstates, &tid);
+
+	return ts ? *ts : 0;
+}
+
 static __always_inline void fill_hdr(struct gs_event_hdr *h, __u32 type,
 				     __u32 tid, __u64 ts)
 {
@@ -144,6 +206,18 @@ static __always_inline bool is_wake_cmd(__u32 cmd)
 	       cmd == GS_FUTEX_WAKE_OP || cmd == GS_FUTEX_UNLOCK_PI ||
 	       cmd == GS_FUTEX_REQUEUE || cmd == GS_FUTEX_CMP_REQUEUE ||
 	       cmd == GS_FUTEX_CMP_REQUEUE_PI;
+}
+
+/* A thread of a traced CPython starts a futex wait: its Python stack,
+ * unless the futex is the GIL's own (those waits are the GIL's). */
+static __always_inline void py_lock_wait(__u32 tid, __u64 uaddr, __u64 ts)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct gs_gil_config *g = bpf_map_lookup_elem(&gils, &tgid);
+
+	if (g && uaddr >= g->gil_lo && uaddr < g->gil_hi)
+		return;
+	emit_py_stack(GS_PY_LOCK_WAIT, tid, py_tstate_of(tid), uaddr, ts);
 }
 
 SEC("tracepoint/syscalls/sys_enter_futex")
@@ -185,6 +259,7 @@ int futex_enter(struct trace_event_raw_sys_enter *ctx)
 				(struct task_struct *)bpf_get_current_task_btf()));
 			if (!bpf_probe_read_user(c->stack, sizeof(c->stack), (void *)c->sp))
 				c->nr_stack = GS_STACK_WORDS;
+			py_lock_wait(tid, c->uaddr, c->ts);
 		}
 	}
 	bpf_map_update_elem(&futex_calls, &tid, c, BPF_ANY);
@@ -345,10 +420,17 @@ int BPF_KPROBE(cond_signal, void *cond)
 	bpf_probe_read_user(&locked, sizeof(locked), (void *)g->locked);
 	if (locked != (g->switch_cond == (__u64)cond))
 		return 0;
-	if (summary)
+	if (summary) {
 		sum_gil_event(ctx, tid, g, locked);
-	else
+	} else {
 		emit_gil(tid, g, locked, caller);
+		if (locked) {
+			__u64 ts = 0;
+
+			if (!bpf_probe_read_user(&ts, sizeof(ts), (void *)g->last_holder) && ts)
+				bpf_map_update_elem(&py_tstates, &tid, &ts, BPF_ANY);
+		}
+	}
 	/* who holds it now, for the refcount watchpoints' "with the GIL?" */
 	g->holder_tid = locked ? tid : 0;
 	return 0;
@@ -392,10 +474,74 @@ static __always_inline int emit_cond(void *ctx, __u32 type, __u64 cond, __u64 mu
 	return 0;
 }
 
+/*
+ * A thread starts (or, after a timed-out wait that asked the holder to
+ * drop, resumes) waiting for the GIL: where it waits, and what the holder
+ * runs meanwhile - the code that makes it wait.
+ */
+static __always_inline void py_gil_wait(__u64 cond)
+{
+	__u64 id = bpf_get_current_pid_tgid(), holder = 0, ts;
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct gs_gil_config *g;
+
+	g = bpf_map_lookup_elem(&gils, &tgid);
+	if (!g || g->cond != cond || summary)
+		return;
+	ts = bpf_ktime_get_ns();
+	emit_py_stack(GS_PY_GIL_WAIT, tid, py_tstate_of(tid), cond, ts);
+	if (g->holder_tid && g->holder_tid != GS_HOLDER_UNKNOWN) {
+		bpf_probe_read_user(&holder, sizeof(holder), (void *)g->last_holder);
+		emit_py_stack(GS_PY_GIL_HOLDER, g->holder_tid, holder, cond, ts);
+	}
+}
+
 SEC("uprobe")
 int BPF_KPROBE(cond_wait, void *cond, void *mutex)
 {
+	if (!target_tid())
+		return 0;
+	py_gil_wait((__u64)cond);
 	return emit_cond(ctx, GS_EV_COND_WAIT, (__u64)cond, (__u64)mutex, 0);
+}
+
+/*
+ * CPython 3.13+: a PyMutex waiter about to sleep (threading.Lock from
+ * 3.14).  It sleeps on a semaphore on its own stack, so the futex names
+ * nothing: the PyMutex's address does.
+ */
+SEC("uprobe")
+int BPF_KPROBE(py_park, void *addr)
+{
+	__u32 tid = target_tid();
+
+	if (!tid || summary)
+		return 0;
+	emit_py_stack(GS_PY_PARK, tid, py_tstate_of(tid), (__u64)addr, bpf_ktime_get_ns());
+	return 0;
+}
+
+/*
+ * Sampling (a software cpu-clock perf event per CPU): the GIL holder's
+ * Python stack while it runs, which is what its held time is spent in.
+ * Blocking points alone cannot say it: a hold ends wherever the holder
+ * happens to be when it is asked to drop.
+ */
+SEC("perf_event")
+int py_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), tstate = 0;
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct gs_gil_config *g;
+
+	if (stopped || summary)
+		return 0;
+	g = bpf_map_lookup_elem(&gils, &tgid);
+	if (!g || g->holder_tid != tid)
+		return 0;
+	bpf_probe_read_user(&tstate, sizeof(tstate), (void *)g->last_holder);
+	emit_py_stack(GS_PY_SAMPLE, tid, tstate, 0, bpf_ktime_get_ns());
+	return 0;
 }
 
 SEC("uretprobe")

@@ -186,6 +186,8 @@ struct gs_gil_config {
 	/* libc's code: a signal called from there is glibc's own (a condvar
 	 * waiter passing on a wake-up it may have stolen), not the GIL's */
 	__u64 libc_lo, libc_hi;
+	/* the GIL struct: futex waits inside it are the GIL's, not a lock's */
+	__u64 gil_lo, gil_hi;
 	/* kept by BPF: the thread whose take of the GIL was seen last, 0
 	 * after a release; GS_HOLDER_UNKNOWN until the first of either */
 	__u32 holder_tid;
@@ -261,17 +263,24 @@ struct gs_py_config {
 	 * _PyCFrame it points to */
 	__s32 ts_cframe_frame;
 	/* PyFrameObject (3.8 - 3.10) / _PyInterpreterFrame (3.11+); every
-	 * offset below GS_PY_FRAME_READ - 8 */
+	 * offset below GS_PY_FRAME_READ */
 	__u32 fr_previous, fr_code, fr_instr, fr_owner;
-	__u8 instr_size;	/* 4: an int f_lasti; 8: a pointer into the code */
-	__u8 has_owner;		/* fr_owner is the frame's owner byte */
-	__u8 owner_cstack;	/* owner value of C-stack entry frames: skipped */
-	__u8 code_tagged;	/* 3.14+: f_executable is a _PyStackRef */
+	/* Masks instead of branches, so the verifier walks one path:
+	 * code_mask clears 3.14's _PyStackRef tag bits (else ~0);
+	 * instr_mask keeps an int f_lasti's 32 bits (3.8 - 3.10) or the
+	 * whole pointer; owner_mask 0xff where frames have an owner byte
+	 * (3.12+), which the walk puts in instr's top byte for user space
+	 * to drop the interpreter's C-stack entry frames (owner_cstack). */
+	__u64 code_mask, instr_mask;
+	__u8 owner_mask, owner_cstack;
+	__u8 pad[2];
 	__u32 depth;		/* frames to keep, at most GS_PY_FRAMES */
 };
 
 /* Bytes of a frame read at once: every field the walk needs is in them. */
 #define GS_PY_FRAME_READ	128
+/* ... read into a buffer this big, so that any offset & 127 reads 8 bytes */
+#define GS_PY_FRAME_BUF		136
 
 enum gs_py_stack_kind {
 	GS_PY_GIL_WAIT = 1,	/* its own, entering a wait for the GIL */
@@ -284,11 +293,15 @@ enum gs_py_stack_kind {
 };
 
 /* The frame is a code object and where in it the thread is: f_lasti
- * (3.8 - 3.10) or the instruction pointer (3.11+) */
+ * (3.8 - 3.10) or the instruction pointer (3.11+), with the frame's
+ * owner byte in bits 56-63 where there is one (GS_PY_INSTR_OWNER). */
 struct gs_py_frame {
 	__u64 code;
 	__u64 instr;
 };
+
+#define GS_PY_INSTR_OWNER(instr)	((__u8)((instr) >> 56))
+#define GS_PY_INSTR(instr)		((instr) & ((1ULL << 56) - 1))
 
 #define GS_PY_TRUNCATED	1	/* deeper than the frames kept */
 #define GS_PY_READ_ERR	2	/* a frame could not be read: the chain ends there */

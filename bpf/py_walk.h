@@ -11,6 +11,9 @@
  * may be torn, and user space must then say "[unknown]", never a wrong
  * name.
  *
+ * One path through the loop body (masks, not branches; see struct
+ * gs_py_config), so that the verifier's work stays linear in the depth.
+ *
  * The side defines, before including this:
  *   GS_PY_READ(dst, len, addr)	reads @len bytes of the target at @addr;
  *				0 on success
@@ -20,28 +23,23 @@
 
 #include "gilscope.h"
 
-static inline __u64 gs_py_word(const __u8 *buf, __u32 off, __u32 size)
+/* The 8 bytes at @off of a frame read into @buf (GS_PY_FRAME_BUF long). */
+static inline __u64 gs_py_word(const __u8 *buf, __u32 off)
 {
-	__u64 v = 0;
+	__u64 v;
 
-	off &= GS_PY_FRAME_READ - 1;
-	if (off > GS_PY_FRAME_READ - 8)
-		return 0;
-	if (size == 4)
-		__builtin_memcpy(&v, buf + off, 4);
-	else
-		__builtin_memcpy(&v, buf + off, 8);
+	__builtin_memcpy(&v, buf + (off & (GS_PY_FRAME_READ - 1)), sizeof(v));
 	return v;
 }
 
 /* Walks @tstate's frames into @out (room for GS_PY_FRAMES); returns how
  * many were kept, and sets GS_PY_* flags in @flags. */
 static inline __u32 gs_py_walk(const struct gs_py_config *c, __u64 tstate,
-					struct gs_py_frame *out, __u32 *flags)
+			       struct gs_py_frame *out, __u32 *flags)
 {
-	__u8 buf[GS_PY_FRAME_READ];
+	__u8 buf[GS_PY_FRAME_BUF] = {};
 	__u64 frame = 0;
-	__u32 n = 0, i;
+	__u32 i;
 
 	if (!tstate || GS_PY_READ(&frame, sizeof(frame), tstate + c->ts_frame)) {
 		*flags |= GS_PY_READ_ERR;
@@ -52,32 +50,25 @@ static inline __u32 gs_py_walk(const struct gs_py_config *c, __u64 tstate,
 		*flags |= GS_PY_READ_ERR;
 		return 0;
 	}
-	for (i = 0; i < 2 * GS_PY_FRAMES; i++) {
-		__u64 code;
-
+	for (i = 0; i < GS_PY_FRAMES; i++) {
 		if (!frame)
-			return n;
-		if (n >= c->depth || n >= GS_PY_FRAMES) {
+			return i;
+		if (i >= c->depth) {
 			*flags |= GS_PY_TRUNCATED;
-			return n;
+			return i;
 		}
-		if (GS_PY_READ(buf, sizeof(buf), frame)) {
+		if (GS_PY_READ(buf, GS_PY_FRAME_READ, frame)) {
 			*flags |= GS_PY_READ_ERR;
-			return n;
+			return i;
 		}
-		code = gs_py_word(buf, c->fr_code, 8);
-		if (c->code_tagged)
-			code &= ~3ULL;
-		/* the interpreter's own entry frames carry no Python code */
-		if (!(c->has_owner && (gs_py_word(buf, c->fr_owner, 8) & 0xff) == c->owner_cstack)) {
-			out[n & (GS_PY_FRAMES - 1)].code = code;
-			out[n & (GS_PY_FRAMES - 1)].instr = gs_py_word(buf, c->fr_instr, c->instr_size);
-			n++;
-		}
-		frame = gs_py_word(buf, c->fr_previous, 8);
+		out[i].code = gs_py_word(buf, c->fr_code) & c->code_mask;
+		out[i].instr = GS_PY_INSTR(gs_py_word(buf, c->fr_instr) & c->instr_mask) |
+			       (gs_py_word(buf, c->fr_owner) & c->owner_mask) << 56;
+		frame = gs_py_word(buf, c->fr_previous);
 	}
-	*flags |= GS_PY_TRUNCATED;
-	return n;
+	if (frame)
+		*flags |= GS_PY_TRUNCATED;
+	return GS_PY_FRAMES;
 }
 
 #endif /* GS_PY_WALK_H */
