@@ -77,4 +77,21 @@ static inline int gs_gil_concerns(const struct gs_step *e, __u64 mutex, __u64 co
 	}
 }
 
+/*
+ * Is @e about one of the GIL's own pthread objects (its condvars and
+ * mutexes: struct _gil_runtime_state around @gil_cond, whichever build)?
+ * Those waits are the GIL section's: the lock table leaves them out, so
+ * that no wait is counted twice (the GIL's condvar is no lock of the
+ * program's).  A cond wait's return carries no address: the lock machine
+ * drops it when it saw no wait begin.
+ */
+static inline int gs_is_gil_part(const struct gs_step *e, __u64 gil_cond)
+{
+	if (!gil_cond || e->type == GS_EV_THREAD_EXIT || e->type == GS_EV_THREAD_RENAME ||
+	    e->type == GS_EV_COND_WAIT_RET)
+		return 0;
+	/* cond sits at +32 (+40 free-threaded) of a 208 (216) byte struct */
+	return e->addr >= gil_cond - 40 && e->addr < gil_cond + 184;
+}
+
 #endif /* GS_MACHINE_H */

@@ -17,7 +17,8 @@ static inline void gs_sum_step(struct gs_env *env, struct gs_sum_thread *t,
 			       struct gs_gil_figs *g, __u64 gil_mutex, __u64 gil_cond,
 			       const struct gs_step *e)
 {
-	gs_lock_step(env, &t->lock, &t->ls, e);
+	if (!(g && gs_is_gil_part(e, gil_cond)))
+		gs_lock_step(env, &t->lock, &t->ls, e);
 	if (g && gs_gil_concerns(e, gil_mutex, gil_cond))
 		gs_gil_step(env, &t->gil, &t->gs, g, e);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis.h"
+#include "events.h"
 #include "evsort.h"
 #include "report.h"
 
@@ -41,6 +42,16 @@ static void new_image_gil(struct analysis *a, const struct gs_event_hdr *e)
 		gilstats__add_thread(g, e->tid);
 }
 
+/* The GIL's own condvars and mutexes are in its section, not the lock
+ * table (machine.h), here as in --summary. */
+static bool is_gil_part(const struct analysis *a, const struct gs_event_hdr *e)
+{
+	struct gs_step step;
+
+	gs_step_of(e, &step);
+	return gs_is_gil_part(&step, a->gil->cfg.cond);
+}
+
 static void dispatch(const struct gs_event_hdr *e, size_t size, void *ctx)
 {
 	struct analysis *a = ctx;
@@ -49,7 +60,8 @@ static void dispatch(const struct gs_event_hdr *e, size_t size, void *ctx)
 		new_image_gil(a, e);
 	if (a->tap)
 		a->tap(e, size, a->tap_ctx);
-	lockstats__event(a->locks, e, size);
+	if (!(a->gil && is_gil_part(a, e)))
+		lockstats__event(a->locks, e, size);
 	if (a->gil)
 		gilstats__event(a->gil, e, size);
 	if (a->ref)

@@ -38,6 +38,8 @@ static inline size_t gs_event_size(uint32_t type)
 		return sizeof(struct gs_exec_event);
 	case GS_EV_GIL_FOUND:
 		return sizeof(struct gs_gil_found_event);
+	case GS_EV_PY_STACK:
+		return sizeof(struct gs_py_stack_event);
 	default:
 		return 0;
 	}

@@ -5,6 +5,7 @@
 #include "events.h"
 #include "names.h"
 #include "proc.h"
+#include "pyread.h"
 #include "symbolize.h"
 #include "u64map.h"
 
@@ -12,11 +13,19 @@ struct names {
 	pid_t pid;
 	struct symbolizer *sym;
 	struct u64map code, data, threads;	/* values: malloc'ed strings */
+	struct u64map pyframes, pythreads;
+	struct pyread *py;
+	uint64_t py_refreshed;		/* event time of the last thread-name read */
 	names_listener listener;
 	void *listener_ctx;
 };
 
-enum { KIND_CODE = 1, KIND_DATA = 2, KIND_THREAD = 3 };	/* = gst_name_kind */
+/* = gst_name_kind */
+enum { KIND_CODE = 1, KIND_DATA = 2, KIND_THREAD = 3, KIND_PYFRAME = 4, KIND_PYTHREAD = 5 };
+
+/* Python thread names are read again, for a thread not named yet, at
+ * most this often (a non-Python thread never gets one). */
+#define PYTHREAD_REFRESH_NS	(20ULL * 1000 * 1000)
 
 void names__set_listener(struct names *n, names_listener fn, void *ctx)
 {
@@ -68,6 +77,8 @@ void names__free(struct names *n)
 	free_strings(&n->code);
 	free_strings(&n->data);
 	free_strings(&n->threads);
+	free_strings(&n->pyframes);
+	free_strings(&n->pythreads);
 	free(n);
 }
 
@@ -141,11 +152,83 @@ const char *names__thread(struct names *n, uint32_t tid)
 	return s ? s : "?";
 }
 
+void names__set_pyread(struct names *n, struct pyread *py)
+{
+	n->py = py;
+}
+
+const char *names__pyframe(struct names *n, uint64_t code, uint64_t instr)
+{
+	uint64_t key = pyread_frame_key(code, instr);
+	const char *s = u64map__get(&n->pyframes, key);
+	char buf[512];
+
+	if (s)
+		return s;
+	if (!n->py)
+		return "[unknown]";
+	pyread__frame(n->py, code, GS_PY_INSTR(instr), buf, sizeof(buf));
+	put(&n->pyframes, key, buf);
+	tell(n, KIND_PYFRAME, key, buf);
+	s = u64map__get(&n->pyframes, key);
+	return s ? s : "[unknown]";
+}
+
+const char *names__pythread(struct names *n, uint32_t tid)
+{
+	const char *s = u64map__get(&n->pythreads, tid);
+
+	return s && s[0] ? s : NULL;
+}
+
+void names__refresh_pythreads(struct names *n)
+{
+	struct py_thread_name t[256];
+	int nr;
+
+	if (!n->py)
+		return;
+	nr = pyread__thread_names(n->py, t, sizeof(t) / sizeof(t[0]));
+	for (int i = 0; i < nr; i++) {
+		const char *old = u64map__get(&n->pythreads, t[i].tid);
+
+		if (old && !strcmp(old, t[i].name))
+			continue;
+		put(&n->pythreads, t[i].tid, t[i].name);
+		tell(n, KIND_PYTHREAD, t[i].tid, t[i].name);
+	}
+}
+
+/* A thread takes the GIL or shows a Python stack: its Python name, if it
+ * has none yet (rate-limited by the events' own clock). */
+static void note_pythread(struct names *n, uint32_t tid, uint64_t ts)
+{
+	if (!n->py || u64map__get(&n->pythreads, tid))
+		return;
+	if (n->py_refreshed && ts - n->py_refreshed < PYTHREAD_REFRESH_NS)
+		return;
+	n->py_refreshed = ts ? ts : 1;
+	names__refresh_pythreads(n);
+}
+
 void names__note_event(struct names *n, const struct gs_event_hdr *e, size_t size)
 {
 	if (!n->sym || size != gs_event_size(e->type))
 		return;
 	switch (e->type) {
+	case GS_EV_PY_STACK: {
+		const struct gs_py_stack_event *p = (const void *)e;
+
+		for (uint32_t i = 0; i < p->nr_frames && i < GS_PY_FRAMES; i++)
+			names__pyframe(n, p->frames[i].code, p->frames[i].instr);
+		names__thread(n, p->of_tid);
+		note_pythread(n, p->of_tid, e->ts);
+		break;
+	}
+	case GS_EV_GIL_ACQUIRED:
+		names__thread(n, e->tid);
+		note_pythread(n, e->tid, e->ts);
+		break;
 	case GS_EV_FUTEX_WAIT:
 	case GS_EV_FUTEX_WAIT_OPEN: {
 		const struct gs_futex_wait_event *w = (const void *)e;
@@ -190,4 +273,14 @@ void names__set_data(struct names *n, uint64_t addr, const char *name)
 void names__set_thread(struct names *n, uint32_t tid, const char *comm)
 {
 	put(&n->threads, tid, comm);
+}
+
+void names__set_pyframe(struct names *n, uint64_t key, const char *name)
+{
+	put(&n->pyframes, key, name && name[0] ? name : "[unknown]");
+}
+
+void names__set_pythread(struct names *n, uint32_t tid, const char *name)
+{
+	put(&n->pythreads, tid, name);
 }

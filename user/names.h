@@ -14,6 +14,7 @@
 
 struct symbolizer;
 struct names;
+struct pyread;
 
 /* @pid 0 and @sym NULL: offline (names only from names__set_*). */
 int names__new(pid_t pid, struct symbolizer *sym, struct names **out);
@@ -30,6 +31,18 @@ const char *names__data(struct names *n, uint64_t addr);
 /* The thread's current name, or "?" when never known. */
 const char *names__thread(struct names *n, uint32_t tid);
 
+/* Live, a CPython's frames and thread names come from @py (NULL: none,
+ * or the target exec'd into something else).  Not owned. */
+void names__set_pyread(struct names *n, struct pyread *py);
+/* A Python frame of a GS_EV_PY_STACK record: "qualname (path:line)", or
+ * "[unknown]". */
+const char *names__pyframe(struct names *n, uint64_t code, uint64_t instr);
+/* The thread's Python name ("MainThread", "worker-1"), or NULL. */
+const char *names__pythread(struct names *n, uint32_t tid);
+/* Reads the Python thread names again (live): at the stop, so that the
+ * report has the names threads have then. */
+void names__refresh_pythreads(struct names *n);
+
 /* Resolves and caches now every address @e carries: live, names must be
  * looked up while the target still exists (its files are read through
  * /proc/PID/root), not at report time. */
@@ -44,5 +57,7 @@ void names__set_listener(struct names *n, names_listener fn, void *ctx);
 void names__set_code(struct names *n, uint64_t addr, const char *name);
 void names__set_data(struct names *n, uint64_t addr, const char *name);	/* NULL: none */
 void names__set_thread(struct names *n, uint32_t tid, const char *comm);
+void names__set_pyframe(struct names *n, uint64_t key, const char *name);
+void names__set_pythread(struct names *n, uint32_t tid, const char *name);
 
 #endif

@@ -90,10 +90,15 @@ int pyread__thread_names(struct pyread *r, struct py_thread_name *out, size_t ma
 
 /* The key a frame's name is stored under in NAMES chunks (kind PYFRAME):
  * the code object's address with the instruction's distance from it in
- * the top 17 bits (user addresses are below 2^47). */
-static inline uint64_t pyread_frame_key(uint64_t code, uint64_t instr, int instr_kind)
+ * the top 17 bits (user addresses are below 2^47).  An instr that is a
+ * pointer (3.11+) lies inside the code object, above its address; one
+ * that is an f_lasti (3.8 - 3.10) is a small number below it: so the key
+ * needs no layout, and a report of a recording computes it alike.  The
+ * frame's owner byte (GS_PY_INSTR_OWNER) is not part of it. */
+static inline uint64_t pyread_frame_key(uint64_t code, uint64_t instr)
 {
-	uint64_t d = instr_kind >= PY_INSTR_PREV_PTR ? instr - code : instr;
+	uint64_t i = GS_PY_INSTR(instr);
+	uint64_t d = i >= code ? i - code : i;
 
 	if (d >= (1u << 17))
 		d = (1u << 17) - 1;

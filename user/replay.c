@@ -53,6 +53,12 @@ static void on_name(void *ctx, int kind, uint64_t key, const char *name)
 		if (!start(r))
 			analysis__add_thread(&r->an, key);
 		break;
+	case GST_NAME_PYFRAME:
+		names__set_pyframe(r->names, key, name);
+		break;
+	case GST_NAME_PYTHREAD:
+		names__set_pythread(r->names, key, name[0] ? name : NULL);
+		break;
 	}
 }
 

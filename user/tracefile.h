@@ -66,6 +66,8 @@ enum gst_name_kind {
 	GST_NAME_CODE = 1,
 	GST_NAME_DATA = 2,	/* empty string: no data symbol holds it */
 	GST_NAME_THREAD = 3,
+	GST_NAME_PYFRAME = 4,	/* 1.3: pyread_frame_key() -> "qualname (path:line)" */
+	GST_NAME_PYTHREAD = 5,	/* 1.3: tid -> its Python thread name */
 };
 
 /* META tags; append-only, explicit values. */
