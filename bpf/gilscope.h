@@ -269,8 +269,9 @@ struct gs_py_config {
 	 * code_mask clears 3.14's _PyStackRef tag bits (else ~0);
 	 * instr_mask keeps an int f_lasti's 32 bits (3.8 - 3.10) or the
 	 * whole pointer; owner_mask 0xff where frames have an owner byte
-	 * (3.12+), which the walk puts in instr's top byte for user space
-	 * to drop the interpreter's C-stack entry frames (owner_cstack). */
+	 * (3.12+): a frame whose owner is owner_cstack is one of the
+	 * interpreter's C-stack entry frames (no Python code), marked
+	 * GS_PY_ENTRY_FRAME for user space to drop. */
 	__u64 code_mask, instr_mask;
 	__u8 owner_mask, owner_cstack;
 	__u8 pad[2];
@@ -293,14 +294,14 @@ enum gs_py_stack_kind {
 };
 
 /* The frame is a code object and where in it the thread is: f_lasti
- * (3.8 - 3.10) or the instruction pointer (3.11+), with the frame's
- * owner byte in bits 56-63 where there is one (GS_PY_INSTR_OWNER). */
+ * (3.8 - 3.10) or the instruction pointer (3.11+, 56 bits), and bit 63
+ * set on an entry frame (GS_PY_ENTRY_FRAME). */
 struct gs_py_frame {
 	__u64 code;
 	__u64 instr;
 };
 
-#define GS_PY_INSTR_OWNER(instr)	((__u8)((instr) >> 56))
+#define GS_PY_ENTRY_FRAME		(1ULL << 63)
 #define GS_PY_INSTR(instr)		((instr) & ((1ULL << 56) - 1))
 
 #define GS_PY_TRUNCATED	1	/* deeper than the frames kept */

@@ -51,6 +51,8 @@ static inline __u32 gs_py_walk(const struct gs_py_config *c, __u64 tstate,
 		return 0;
 	}
 	for (i = 0; i < GS_PY_FRAMES; i++) {
+		__u64 entry;
+
 		if (!frame)
 			return i;
 		if (i >= c->depth) {
@@ -61,9 +63,13 @@ static inline __u32 gs_py_walk(const struct gs_py_config *c, __u64 tstate,
 			*flags |= GS_PY_READ_ERR;
 			return i;
 		}
+		/* owner == owner_cstack, without a branch: x - 1 wraps
+		 * only for x == 0 */
+		entry = ((((gs_py_word(buf, c->fr_owner) & 0xff) ^ c->owner_cstack) - 1) >> 63) &
+			(c->owner_mask & 1);
 		out[i].code = gs_py_word(buf, c->fr_code) & c->code_mask;
 		out[i].instr = GS_PY_INSTR(gs_py_word(buf, c->fr_instr) & c->instr_mask) |
-			       (gs_py_word(buf, c->fr_owner) & c->owner_mask) << 56;
+			       entry << 63;
 		frame = gs_py_word(buf, c->fr_previous);
 	}
 	if (frame)

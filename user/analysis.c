@@ -66,6 +66,7 @@ static void dispatch(const struct gs_event_hdr *e, size_t size, void *ctx)
 		gilstats__event(a->gil, e, size);
 	if (a->ref)
 		refstats__event(a->ref, e, size);
+	pystats__event(&a->py, e, size);
 }
 
 int analysis__add_refcount(struct analysis *a, const struct report_meta *m)
@@ -103,6 +104,8 @@ int analysis__new(struct analysis *a, const struct lockstats_config *cfg,
 	err = lockstats__new(cfg, names, &a->locks);
 	if (err)
 		return err;
+	pystats__init(&a->py, &a->pystacks);
+	lockstats__set_pystacks(a->locks, &a->pystacks);
 	err = evsort__new(REORDER_WINDOW_NS, dispatch, a, &a->sort);
 	if (err) {
 		lockstats__free(a->locks);
@@ -175,5 +178,7 @@ void analysis__free(struct analysis *a)
 	if (a->ref)
 		refstats__free(a->ref);
 	free(a->ref);
+	pystats__free(&a->py);
+	pystacks__free(&a->pystacks);
 	memset(a, 0, sizeof(*a));
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include "gilstats.h"
 #include "lockstats.h"
+#include "pystacks.h"
+#include "pystats.h"
 #include "refstats.h"
 
 struct evsort;
@@ -22,6 +24,10 @@ struct analysis {
 	struct lockstats *locks;
 	struct gilstats *gil;	/* NULL without a GIL */
 	struct refstats *ref;	/* NULL without watched objects */
+	/* Python stacks: interned once, for the GIL's attribution and the
+	 * lock table's callers */
+	struct pystacks pystacks;
+	struct pystats py;
 	struct evsort *sort;
 	uint64_t recorded;	/* records accepted */
 	/* optional: sees every record in time order (exports) */

@@ -5,6 +5,7 @@
 #include "events.h"
 #include "lockstats.h"
 #include "names.h"
+#include "pystacks.h"
 #include "u64map.h"
 
 /* A thread: its row, its state machine's state, and the call sites of
@@ -14,11 +15,15 @@ struct tstate {
 	struct gs_lock_tstate m;
 	uint32_t nr_frames[2];
 	uint64_t frames[2][GS_MAX_FRAMES];
+	/* the Python stack of its latest lock wait (pystacks id): the site
+	 * that closes next is its */
+	int py_stack;
 };
 
 struct lockstats {
 	struct lockstats_config cfg;
 	struct names *names;
+	struct pystacks *py;
 	struct u64map locks;	/* addr -> struct lock_stats */
 	struct u64map threads;	/* tid -> struct tstate */
 	struct lock_stats **lock_arr;
@@ -135,6 +140,7 @@ static struct tstate *thread_get(struct lockstats *ls, uint32_t tid)
 	if (!t)
 		return NULL;
 	t->st.tid = tid;
+	t->py_stack = PY_STACK_NONE;
 	if (u64map__set(&ls->threads, tid, t)) {
 		free(t);
 		return NULL;
@@ -173,8 +179,13 @@ void lockstats__set_state(struct lockstats *ls, uint32_t tid, const struct gs_lo
 		memcpy(t->frames[GS_SITE_EP], ep_frames, nr * sizeof(ep_frames[0]));
 }
 
+void lockstats__set_pystacks(struct lockstats *ls, struct pystacks *p)
+{
+	ls->py = p;
+}
+
 void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_t nr,
-			   uint64_t count, uint64_t wait)
+			   int py_stack, uint64_t count, uint64_t wait)
 {
 	struct lock_caller *c;
 
@@ -182,7 +193,7 @@ void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_
 		nr = GS_MAX_FRAMES;
 	for (size_t i = 0; i < l->nr_callers; i++) {
 		c = &l->callers[i];
-		if (c->nr_frames == nr &&
+		if (c->nr_frames == nr && c->py_stack == py_stack &&
 		    (!nr || !memcmp(c->frames, frames, nr * sizeof(*frames)))) {
 			c->count += count;
 			c->wait_ns += wait;
@@ -203,6 +214,7 @@ void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_
 	if (nr)		/* no frames: @frames may be NULL */
 		memcpy(c->frames, frames, nr * sizeof(*frames));
 	c->nr_frames = nr;
+	c->py_stack = py_stack;
 	c->count = count;
 	c->wait_ns = wait;
 }
@@ -262,7 +274,9 @@ static void gs_site_add(struct gs_env *env, struct gs_lock_tstate *s, int which,
 
 	(void)s;
 	if (l)
-		lockstats__add_caller(l, env->t->frames[which], env->t->nr_frames[which], 1, wait);
+		lockstats__add_caller(l, env->t->frames[which], env->t->nr_frames[which],
+				      env->t->py_stack, 1, wait);
+	env->t->py_stack = PY_STACK_NONE;
 }
 
 static void gs_lock_open_wait(struct gs_env *env, __u64 addr, __u64 start, int start_known)
@@ -335,6 +349,13 @@ void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e, size_t
 	env.t = thread_get(ls, e->tid);
 	if (!env.t)
 		return;
+	if (e->type == GS_EV_PY_STACK) {
+		const struct gs_py_stack_event *p = (const void *)e;
+
+		if (ls->py && (p->kind == GS_PY_LOCK_WAIT || p->kind == GS_PY_PARK))
+			env.t->py_stack = pystacks__intern(ls->py, p);
+		return;
+	}
 	gs_step_of(e, &step);
 	gs_lock_step(&env, &env.t->st.fig, &env.t->m, &step);
 	if (e->type == GS_EV_THREAD_EXIT || e->type == GS_EV_THREAD_RENAME)

@@ -26,6 +26,9 @@ enum lock_kind {
 struct lock_caller {
 	uint64_t frames[GS_MAX_FRAMES];
 	uint32_t nr_frames;
+	int py_stack;		/* the waiter's Python stack (pystacks id), or
+				 * PY_STACK_NONE: one caller per native and
+				 * Python stack pair */
 	uint64_t count, wait_ns;
 };
 
@@ -113,7 +116,11 @@ const char *lock_kind_name(int kind);
 struct lock_stats *lockstats__lock(struct lockstats *ls, uint64_t addr);
 struct thread_stats *lockstats__thread(struct lockstats *ls, uint32_t tid);
 void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_t nr,
-			   uint64_t count, uint64_t wait);
+			   int py_stack, uint64_t count, uint64_t wait);
+/* Python stacks of lock waits (GS_PY_LOCK_WAIT, GS_PY_PARK records) are
+ * interned in @p (not owned); without it, callers have none. */
+struct pystacks;
+void lockstats__set_pystacks(struct lockstats *ls, struct pystacks *p);
 /* What a thread was doing when tracing stopped (its state machine's
  * state, and the call site of its open wait episode):
  * lockstats__finish() closes it as it closes a streamed thread's. */

@@ -170,7 +170,7 @@ static void name_it(const struct py_code_ent *e, int line, char *buf, size_t len
 
 int pyread__frame(struct pyread *r, uint64_t code, uint64_t instr, char *buf, size_t len)
 {
-	uint64_t key = pyread_frame_key(code, instr, r->l.instr_kind);
+	uint64_t key = pyread_frame_key(code, instr);
 	struct py_code_ent *e = &r->codes[hash_u64(code, PY_CODE_CACHE)];
 	struct py_line_ent *le = &r->lines[hash_u64(key, PY_LINE_CACHE)];
 	/* a key whose distance was clamped stands for many instructions */

@@ -27,7 +27,7 @@ static const struct py_layout static_layouts[] = {
 	{
 		.major = 3, .minor = 8,
 		.walk = { .ts_frame = 24, .ts_cframe_frame = -1, .fr_previous = 24,
-			  .fr_code = 32, .fr_instr = 104, .instr_size = 4 },
+			  .fr_code = 32, .fr_instr = 104, .instr_mask = 0xffffffffULL, .code_mask = ~0ULL },
 		.ts_next = 8, .ts_thread_id = 176,
 		.is_threads_head = 8, .is_modules = 56,
 		.rt_interp_head = 32, .rt_interp_main = 40,
@@ -39,7 +39,7 @@ static const struct py_layout static_layouts[] = {
 	{
 		.major = 3, .minor = 9,
 		.walk = { .ts_frame = 24, .ts_cframe_frame = -1, .fr_previous = 24,
-			  .fr_code = 32, .fr_instr = 104, .instr_size = 4 },
+			  .fr_code = 32, .fr_instr = 104, .instr_mask = 0xffffffffULL, .code_mask = ~0ULL },
 		.ts_next = 8, .ts_thread_id = 176,
 		.is_threads_head = 8, .is_modules = 856,
 		.rt_interp_head = 32, .rt_interp_main = 40,
@@ -51,7 +51,7 @@ static const struct py_layout static_layouts[] = {
 	{
 		.major = 3, .minor = 10,
 		.walk = { .ts_frame = 24, .ts_cframe_frame = -1, .fr_previous = 24,
-			  .fr_code = 32, .fr_instr = 96, .instr_size = 4 },
+			  .fr_code = 32, .fr_instr = 96, .instr_mask = 0xffffffffULL, .code_mask = ~0ULL },
 		.ts_next = 8, .ts_thread_id = 176,
 		.is_threads_head = 8, .is_modules = 856,
 		.rt_interp_head = 32, .rt_interp_main = 40,
@@ -65,7 +65,7 @@ static const struct py_layout static_layouts[] = {
 		 * the first frame of an eval loop instead): none skipped */
 		.major = 3, .minor = 11,
 		.walk = { .ts_frame = 56, .ts_cframe_frame = 8, .fr_previous = 48,
-			  .fr_code = 32, .fr_instr = 56, .instr_size = 8 },
+			  .fr_code = 32, .fr_instr = 56, .instr_mask = ~0ULL, .code_mask = ~0ULL },
 		.ts_next = 8, .ts_native_tid = 160, .ts_thread_id = 152,
 		.is_threads_head = 16, .is_modules = 888,
 		.rt_interp_head = 40, .rt_interp_main = 48,
@@ -77,8 +77,8 @@ static const struct py_layout static_layouts[] = {
 	{
 		.major = 3, .minor = 12,
 		.walk = { .ts_frame = 56, .ts_cframe_frame = 0, .fr_previous = 8,
-			  .fr_code = 0, .fr_instr = 56, .fr_owner = 70, .instr_size = 8,
-			  .has_owner = 1, .owner_cstack = 3 /* FRAME_OWNED_BY_CSTACK */ },
+			  .fr_code = 0, .fr_instr = 56, .fr_owner = 70, .instr_mask = ~0ULL, .code_mask = ~0ULL,
+			  .owner_mask = 0xff, .owner_cstack = 3 /* FRAME_OWNED_BY_CSTACK */ },
 		.ts_next = 8, .ts_native_tid = 144, .ts_thread_id = 136,
 		.is_threads_head = 72, .is_modules = 944,
 		.rt_interp_head = 40, .rt_interp_main = 48,
@@ -222,10 +222,10 @@ static int from_debug_offsets(struct pyread *r, int minor, char *why, size_t why
 	l->walk.fr_code = dget(d, p->fr_executable);
 	l->walk.fr_instr = dget(d, p->fr_instr);
 	l->walk.fr_owner = dget(d, p->fr_owner);
-	l->walk.instr_size = 8;
-	l->walk.has_owner = 1;
+	l->walk.instr_mask = ~0ULL;
+	l->walk.owner_mask = 0xff;
 	l->walk.owner_cstack = p->owner_cstack;
-	l->walk.code_tagged = p->code_tagged;
+	l->walk.code_mask = p->code_tagged ? ~3ULL : ~0ULL;
 	l->co_filename = dget(d, p->co_filename);
 	l->co_name = dget(d, p->co_name);
 	l->co_qualname = dget(d, p->co_qualname);

@@ -84,7 +84,7 @@ int summary_tables__caller(struct analysis *a, __u64 addr, const uint64_t *frame
 
 	if (!l)
 		return -ENOMEM;
-	lockstats__add_caller(l, frames, nr_frames, count, wait_ns);
+	lockstats__add_caller(l, frames, nr_frames, PY_STACK_NONE, count, wait_ns);
 	return 0;
 }
 

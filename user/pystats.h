@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Which Python code holds the GIL, which waits for it, and whose code
+ * makes it wait, from the Python stacks BPF catches (GS_EV_PY_STACK) and
+ * the GIL's takes:
+ *   held_in     the holder sampled on CPU (a software cpu-clock), per
+ *               stack: its share of the thread's held time is the share
+ *               of its samples - an estimate, and said to be one;
+ *   waited_in   the thread's own stack as each wait for the GIL began
+ *               (time.sleep's caller, the eval loop after a forced drop),
+ *               with the wait's exact length;
+ *   waited_for  the holder's stack while it made the thread wait, caught
+ *               as the wait began and each time it timed out (asked the
+ *               holder to drop): each stretch of the wait goes to the
+ *               holder stack caught at its start.
+ */
+#ifndef PYSTATS_H
+#define PYSTATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "pystacks.h"
+#include "u64map.h"
+
+struct gs_event_hdr;
+
+struct py_cost {
+	int stack;		/* pystacks id, or PY_STACK_NONE */
+	uint32_t tid;		/* waited_for: the holder */
+	uint64_t ns, count;	/* held_in: count = samples, ns set at the report */
+};
+
+struct py_costs {
+	struct py_cost *v;
+	size_t nr, cap;
+};
+
+struct py_thread {
+	uint32_t tid;
+	struct py_costs held, waited, waited_for;
+	uint64_t samples;		/* on-CPU samples holding the GIL */
+	/* the wait for the GIL in progress */
+	uint8_t waiting;
+	int wait_stack;
+	uint64_t wait_since;
+	int seg_stack;			/* the holder stack of the stretch begun at seg_since */
+	uint32_t seg_holder;
+	uint64_t seg_since;
+};
+
+struct pystats {
+	struct pystacks *stacks;	/* not owned */
+	struct u64map threads;		/* tid -> struct py_thread */
+	uint64_t records, samples, no_tstate, read_errors, truncated;
+};
+
+void pystats__init(struct pystats *p, struct pystacks *stacks);
+void pystats__event(struct pystats *p, const struct gs_event_hdr *e, size_t size);
+/* The thread's row, or NULL when no Python stack of it was seen. */
+struct py_thread *pystats__thread(const struct pystats *p, uint32_t tid);
+/* Sorts @c by ns, largest first (ties by count, then stack id). */
+void pystats__sort(struct py_costs *c);
+void pystats__free(struct pystats *p);
+
+#endif
