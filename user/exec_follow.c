@@ -47,6 +47,10 @@ static void forget_old_image(struct session *s, const struct gs_exec_event *e)
 	memset(&meta->gil, 0, sizeof(meta->gil));
 	meta->sn_mem = false;
 	meta->gil_note[0] = 0;
+	meta->py_stacks[0] = 0;
+	meta->py_sample_hz = 0;
+	/* the old image's frames are gone: names of its stacks stay */
+	names__set_pyread(s->names, NULL);
 	if (s->watch.nr && !s->watch_gone) {
 		watch__detach(&s->watch);
 		s->watch_gone = true;

@@ -99,6 +99,7 @@ enum {
 	OPT_OBJECT,
 	OPT_SUMMARY,
 	OPT_PYTHON_LAYOUT,
+	OPT_PYTHON_DEPTH,
 };
 
 static const struct argp_option opts[] = {
@@ -119,6 +120,8 @@ static const struct argp_option opts[] = {
 	  "exact (default): a CPython newer than 3.15 is traced as a plain program; "
 	  "nearest: try the newest known layout on it, used only if it checks out "
 	  "against the live process (the report says so)", 0 },
+	{ "python-depth", OPT_PYTHON_DEPTH, "N", 0,
+	  "Python frames read per stack, innermost first (1-32, default 32; 0: none)", 0 },
 	{ "object", OPT_OBJECT, "OBJ[,OBJ]", 0, "Watch these objects' reference counts "
 	  "(up to 4): None, True, False, an address (id()), or [module:]symbol[+off]; "
 	  "see gilscope refcount --help", 0 },
@@ -213,6 +216,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		else
 			argp_error(state, "invalid --python-layout '%s': expected exact or "
 				   "nearest", arg);
+		break;
+	case OPT_PYTHON_DEPTH:
+		if (!env->live_only)
+			env->live_only = "--python-depth";
+		env->py_depth = parse_long(arg, 0, GS_PY_FRAMES, "--python-depth", state);
 		break;
 	case OPT_OBJECT: {
 		char *spec;
@@ -350,6 +358,7 @@ void options_parse(int argc, char **argv, struct env *env, int mode)
 	env->mode = mode;
 	env->stacks = true;
 	env->top = 5;
+	env->py_depth = GS_PY_FRAMES;
 	env->ringbuf_mb = 16;
 	/* argp_error exits with argp_err_exit_status (64): make it 2 */
 	argp_err_exit_status = 2;

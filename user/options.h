@@ -34,6 +34,7 @@ struct env {
 	bool summary;		/* --summary: analyse in BPF, stream nothing */
 	int gil;		/* enum gil_mode */
 	int python_layout;	/* enum gil_layout_policy (gil_profile.h) */
+	int py_depth;		/* --python-depth: frames per Python stack, 0: none */
 	bool stacks;
 	int top;
 	int ringbuf_mb;

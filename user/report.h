@@ -56,6 +56,10 @@ struct report_meta {
 	bool sn_mem;			/* switch_number read from memory ... */
 	uint64_t sn_start, sn_end;	/* ... right after attach / before detach */
 	char gil_note[256];		/* why there is no GIL section, if a Python */
+	/* how Python stacks were read ("" when not: no CPython), or why
+	 * not; and the sampling rate of the holder's stacks (0: none) */
+	char py_stacks[200];
+	unsigned int py_sample_hz;
 	/* the programs the target exec'd, in order: the name before each,
 	 * the file it exec'd (the report is of the last; GIL and process
 	 * name included); nr_execs counts those beyond REPORT_MAX_EXECS too */

@@ -7,6 +7,7 @@
 #include "json.h"
 #include "names.h"
 #include "report.h"
+#include "report_py.h"
 #include "timeline.h"
 
 static double pct(uint64_t part, uint64_t whole)
@@ -95,6 +96,15 @@ static void convoy_rest(FILE *f, struct gilstats *g, size_t from)
 		"calls in all): the JSON report names each\n", nr, fmt_ns(lost, b, sizeof(b)));
 }
 
+/* A thread's Python name where it has one (before 3.14 every thread's
+ * comm is the executable's), else its comm. */
+static const char *thread_name(struct names *n, uint32_t tid)
+{
+	const char *py = names__pythread(n, tid);
+
+	return py ? py : names__thread(n, tid);
+}
+
 void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		     struct names *n)
 {
@@ -133,7 +143,7 @@ void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		if (!t->acquisitions && !t->waited_ns && !t->held_ns)
 			continue;
 		fprintf(f, "  %-8u %-14.14s %9s %5.1f%% %9s %5.1f%% %9s %5.1f%% %7llu %7llu %7llu "
-			"%9s %9s %9s %9s %9s %9s\n", t->tid, names__thread(n, t->tid),
+			"%9s %9s %9s %9s %9s %9s\n", t->tid, thread_name(n, t->tid),
 			fmt_ns(t->held_ns, b[0], 32), pct(t->held_ns, dur),
 			fmt_ns(t->waited_ns, b[1], 32), pct(t->waited_ns, dur),
 			fmt_ns(free_ns, b[2], 32), pct(free_ns, dur),
@@ -185,6 +195,7 @@ void report_gil_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		fprintf(f, "\n");
 	}
 
+	report_py_text(f, m, a, n);
 	if (m->summary)
 		fprintf(f, "(no timeline: --summary keeps totals, not each hold and wait)\n");
 	else
@@ -279,6 +290,7 @@ void report_gil_json(struct json *j, const struct report_meta *m, struct analysi
 		json_bool(j, "convoy", gilstats__is_convoy(g, t));
 		json_u64(j, "convoy_waits", t->convoy_waits);
 		json_u64(j, "convoy_lost_ns", t->convoy_lost_ns);
+		report_py_thread_json(j, a, n, t);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

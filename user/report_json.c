@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The JSON report, schema 1.  Later sections are added, never renamed. */
+/* The JSON report, schema 2 (1 before Python stacks).  Later sections
+ * are added, never renamed. */
 #include <stdio.h>
 #include <string.h>
 #include "analysis.h"
@@ -7,6 +8,7 @@
 #include "lockstats.h"
 #include "names.h"
 #include "report.h"
+#include "report_py.h"
 
 static void dist(struct json *j, const char *key, struct samples *s, bool known)
 {
@@ -28,9 +30,10 @@ static void dist(struct json *j, const char *key, struct samples *s, bool known)
 	json_obj_end(j);
 }
 
-static void lock_json(struct json *j, const struct report_meta *m,
+static void lock_json(struct json *j, const struct report_meta *m, struct analysis *a,
 		      struct names *n, struct lock_stats *l)
 {
+	struct py_wait_kind k;
 	char addr[32];
 
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)l->addr);
@@ -46,6 +49,9 @@ static void lock_json(struct json *j, const struct report_meta *m,
 	dist(j, "wait_ns", &l->wait, true);
 	dist(j, "hold_ns", &l->hold, l->hold_known);
 	json_u64(j, "wakes", l->wakes);
+	report_py_lock_kind(a, n, l, &k);
+	json_str(j, "python_kind", k.kind);
+	json_bool(j, "idle", k.idle);
 	json_arr_begin(j, "top_callers");
 	for (size_t i = 0; i < l->nr_callers && (int)i < m->top; i++) {
 		const struct lock_caller *c = &l->callers[i];
@@ -55,6 +61,7 @@ static void lock_json(struct json *j, const struct report_meta *m,
 		for (uint32_t k = 0; k < c->nr_frames; k++)
 			json_str(j, NULL, names__code(n, c->frames[k]));
 		json_arr_end(j);
+		report_py_stack_json(j, "python_stack", a, n, c->py_stack);
 		json_u64(j, "count", c->count);
 		json_u64(j, "wait_ns", c->wait_ns);
 		json_obj_end(j);
@@ -75,7 +82,7 @@ void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 
 	json_init(&j, f);
 	json_obj_begin(&j, NULL);
-	json_u64(&j, "schema", 1);
+	json_u64(&j, "schema", 2);
 	json_str(&j, "tool", "gilscope");
 	json_str(&j, "version", GILSCOPE_VERSION);
 
@@ -190,7 +197,7 @@ void report_json(FILE *f, const struct report_meta *m, struct analysis *a,
 
 	json_arr_begin(&j, "locks");
 	for (size_t i = 0; i < nr_locks; i++)
-		lock_json(&j, m, n, locks[i]);
+		lock_json(&j, m, a, n, locks[i]);
 	json_arr_end(&j);
 	report_waits_json(&j, m, a, n);
 	json_obj_end(&j);

@@ -19,6 +19,7 @@
 #include "outfile.h"
 #include "privs.h"
 #include "proc.h"
+#include "pyread.h"
 #include "report.h"
 #include "session.h"
 #include "stackfix.h"
@@ -77,6 +78,64 @@ int session__prepare(struct session *s, const struct env *env)
 	return err ?: privs__check(env->cmd ? 0 : env->pid);
 }
 
+/* How often the GIL holder's Python stack is sampled on CPU: enough
+ * samples for a 1 s hold to be attributed within a few percent, at a
+ * cost of a walk of its frames (microseconds) each. */
+#define PY_SAMPLE_HZ	499
+
+/*
+ * A CPython's Python stacks: its frame layout into BPF, the holder
+ * sampler, PyMutex parks (3.13+).  Without them the report says why;
+ * the GIL is traced all the same.
+ */
+static void attach_python(struct session *s)
+{
+	struct report_meta *meta = s->meta;
+	const struct gil_location *g = &meta->gil;
+	pid_t pid = s->target.pid;
+	struct gs_py_config c;
+	char why[160] = "";
+	int err;
+
+	pyread__free(s->py);
+	s->py = NULL;
+	if (!g->runtime)
+		return;		/* gildemo: no Python code to name */
+	if (s->env->summary) {
+		snprintf(meta->py_stacks, sizeof(meta->py_stacks), "not read: --summary keeps "
+			 "no stacks (stream or record to see Python code)");
+		return;
+	}
+	if (!s->env->py_depth) {
+		snprintf(meta->py_stacks, sizeof(meta->py_stacks), "not read (--python-depth=0)");
+		return;
+	}
+	err = pyread__new(pid, g->py_major, g->py_minor, g->runtime, &s->py, why, sizeof(why));
+	if (!err) {
+		c = pyread__layout(s->py)->walk;
+		c.depth = s->env->py_depth;
+		err = tracer__set_python(&s->tr, pid, &c);
+		snprintf(why, sizeof(why), "%s", strerror(-err));
+	}
+	err = err ?: tracer__attach_py_sampling(&s->tr, PY_SAMPLE_HZ);
+	if (err) {
+		snprintf(meta->py_stacks, sizeof(meta->py_stacks), "not read: %s", why);
+		fprintf(stderr, "gilscope: no Python stacks: %s\n", why);
+		pyread__free(s->py);
+		s->py = NULL;
+		return;
+	}
+	meta->py_sample_hz = PY_SAMPLE_HZ;
+	/* 3.13+: PyMutex waits (threading.Lock from 3.14) named by the
+	 * mutex, not the semaphore on the waiter's stack */
+	err = tracer__attach_py_park(&s->tr, pid, g->module);
+	snprintf(meta->py_stacks, sizeof(meta->py_stacks), "%u frames deep where threads "
+		 "wait or are asked to drop the GIL; the holder sampled on CPU at %u Hz%s",
+		 c.depth, PY_SAMPLE_HZ, err ? "" : "; PyMutex waits named by the mutex");
+	if (s->names)
+		names__set_pyread(s->names, s->py);
+}
+
 /*
  * Looks for an interpreter's GIL in the target.  Not finding one is fine
  * unless --gil=require; a Python whose build is not recognised is said in
@@ -101,6 +160,7 @@ static int attach_gil(struct session *s)
 			return err;
 		}
 		meta->has_gil = true;
+		attach_python(s);
 		return 0;
 	}
 	if (err == -ENOTSUP) {
@@ -361,6 +421,8 @@ int session__start(struct session *s)
 		return err;
 	}
 	err = names__new(pid, s->sym, &s->names);
+	if (!err)
+		names__set_pyread(s->names, s->py);
 	err = err ?: analysis__from_meta(&s->an, meta, s->names, false);
 	if (err) {
 		fprintf(stderr, "gilscope: out of memory\n");
@@ -522,6 +584,7 @@ void session__free(struct session *s)
 		tracer__close(&s->tr);
 	analysis__free(&s->an);
 	names__free(s->names);
+	pyread__free(s->py);
 	symbolizer__free(s->sym);
 	inflight__free(&s->pre);
 	free(s->meta);

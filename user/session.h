@@ -20,6 +20,8 @@
 #ifndef SESSION_H
 #define SESSION_H
 
+struct pyread;
+
 #include <stdbool.h>
 #include <stdint.h>
 #include "analysis.h"
@@ -43,6 +45,7 @@ struct session {
 	struct watchset watch;
 	struct symbolizer *sym;
 	struct names *names;
+	struct pyread *py;		/* the CPython's frames and threads, or NULL */
 	struct analysis an;		/* fed live unless only recording */
 	bool analyse;
 	struct gst_writer *wr;		/* NULL unless -o */

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include "gilscope.h"	/* the skeleton's map value types */
 #include "gilscope.skel.h"
@@ -99,6 +101,9 @@ int tracer__set_gil(struct tracer *t, pid_t pid, const struct gil_location *gil)
 		.last_holder = gil->last_holder,
 		.cond = gil->cond,
 		.switch_cond = gil->switch_cond,
+		/* struct _gil_runtime_state: 208 bytes, 216 free-threaded */
+		.gil_lo = gil->gil,
+		.gil_hi = gil->gil + 216,
 		/* who holds it now is not known until its first take or drop */
 		.holder_tid = GS_HOLDER_UNKNOWN,
 	};
@@ -106,6 +111,15 @@ int tracer__set_gil(struct tracer *t, pid_t pid, const struct gil_location *gil)
 
 	if (bpf_map__update_elem(t->skel->maps.gils, &key, sizeof(key), &c,
 				 sizeof(c), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int tracer__set_python(struct tracer *t, pid_t pid, const struct gs_py_config *c)
+{
+	__u32 key = pid;
+
+	if (bpf_map__update_elem(t->skel->maps.pys, &key, sizeof(key), c, sizeof(*c), BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -341,6 +355,84 @@ gil:
 		t->cond_signal_probed = !err;
 	}
 cleanup:
+	elf_file__close(ef);
+	proc_maps__free(&pm);
+	return err;
+}
+
+int tracer__attach_py_sampling(struct tracer *t, unsigned int hz)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.size = sizeof(attr),
+		.freq = 1,
+		.sample_freq = hz,
+	};
+	int nr = libbpf_num_possible_cpus(), on = 0, err = 0;
+	char note[96];
+
+	if (t->py_sampling)
+		return 0;
+	if (nr < 0)
+		return nr;
+	for (int cpu = 0; cpu < nr; cpu++) {
+		int fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == ENODEV)	/* a possible CPU not online */
+				continue;
+			err = -errno;
+			break;
+		}
+		err = add_link(t, bpf_program__attach_perf_event(t->skel->progs.py_sample, fd));
+		if (err) {
+			close(fd);
+			break;
+		}
+		on++;
+	}
+	if (err) {
+		fprintf(stderr, "gilscope: cannot sample Python stacks (cpu-clock perf event): %s\n",
+			strerror(-err));
+		return err;
+	}
+	t->py_sampling = true;
+	snprintf(note, sizeof(note), "software cpu-clock, %u Hz on %d CPUs: the GIL holder's "
+		 "Python stack", hz, on);
+	report_add_probe(t->meta, "perf_event", "python sampler", note);
+	return 0;
+}
+
+int tracer__attach_py_park(struct tracer *t, pid_t pid, const char *module)
+{
+	const struct proc_map *m = NULL;
+	struct proc_maps pm = {0};
+	struct elf_file *ef = NULL;
+	const char *base;
+	char path[4096];
+	int err;
+
+	err = proc_maps__read(pid, &pm);
+	for (size_t i = 0; !err && i < pm.nr; i++)
+		if (!strcmp(pm.maps[i].path, module)) {
+			m = &pm.maps[i];
+			break;
+		}
+	if (!err && !m)
+		err = -ENOENT;
+	if (!err && m->inode == t->py_park_ino)
+		goto out;	/* probed already (an exec into the same Python) */
+	err = err ?: proc_map_path(pid, m, path, sizeof(path));
+	err = err ?: elf_file__open(path, &ef);
+	if (err)
+		goto out;
+	base = strrchr(module, '/') ? strrchr(module, '/') + 1 : module;
+	err = attach_func(t, t->skel->progs.py_park, pid, ef, path, base, "_PyParkingLot_Park",
+			  INSN_ARG_RDI, false);
+	if (!err)
+		t->py_park_ino = m->inode;
+out:
 	elf_file__close(ef);
 	proc_maps__free(&pm);
 	return err;

@@ -14,7 +14,7 @@
 #include <sys/types.h>
 #include <bpf/libbpf.h>
 
-#define TRACER_MAX_LINKS 64
+#define TRACER_MAX_LINKS 320	/* probes, tracepoints, a sampler per CPU */
 #define TRACER_MAX_STOPS 4
 
 struct gilscope_bpf;
@@ -34,6 +34,8 @@ struct tracer {
 	bool libc_probed, cond_signal_probed;
 	struct report_meta *meta;	/* probes attached are listed here */
 	bool mutex_probes;		/* pthread_mutex_lock/unlock probes attached */
+	bool py_sampling;		/* the Python samplers (one per CPU) are on */
+	uint64_t py_park_ino;		/* the file whose _PyParkingLot_Park is probed */
 	/* tracer__stop()'s threads, one a link, joined by tracer__detach() */
 	bool detaching;
 	pthread_t detacher[TRACER_MAX_LINKS];
@@ -56,6 +58,17 @@ int tracer__attach_tracepoints(struct tracer *t);
 /* Tells BPF where @pid's GIL is (before tracer__attach_libc). */
 struct gil_location;
 int tracer__set_gil(struct tracer *t, pid_t pid, const struct gil_location *gil);
+/* Where process @pid's CPython keeps its frames: BPF reads its Python
+ * stacks from then on.  0 or -errno. */
+struct gs_py_config;
+int tracer__set_python(struct tracer *t, pid_t pid, const struct gs_py_config *c);
+/* Samples the GIL holder's Python stack on CPU at @hz (a software
+ * cpu-clock event per CPU: no hardware PMU needed).  Once per tracer. */
+int tracer__attach_py_sampling(struct tracer *t, unsigned int hz);
+/* CPython 3.13+: a probe on _PyParkingLot_Park in @module (the file
+ * holding _PyRuntime, as /proc/PID/maps names it), which names PyMutex
+ * waits.  -ENOENT when the file has no such function (before 3.13). */
+int tracer__attach_py_park(struct tracer *t, pid_t pid, const char *module);
 /* pthread condvar waits (always), pthread_mutex_lock/unlock
  * (@mutex_probes) and pthread_cond_signal (@gil: the GIL's takes and
  * drops signal its condvars) in the libc that @pid maps.  A target without a dynamic libc gets a note, not an error: the
