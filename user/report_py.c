@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
 #include <string.h>
 #include "analysis.h"
 #include "json.h"
@@ -40,12 +41,114 @@ const char *report_py_stack_line(struct analysis *a, struct names *n, int stack,
 	return buf;
 }
 
+/*
+ * The entries of a held_in / waited_in / waited_for list as the report
+ * shows them: stacks that print the same (two instructions on one line)
+ * are one entry.  Sorted by ns, then count.
+ */
+struct named_cost {
+	char *key;		/* the frames' names, joined; and the holder */
+	int stack;		/* one of the stacks merged */
+	uint32_t tid;
+	uint64_t ns, count;
+};
+
+static int named_by_ns(const void *a, const void *b)
+{
+	const struct named_cost *x = a, *y = b;
+
+	if (x->ns != y->ns)
+		return x->ns < y->ns ? 1 : -1;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(x->key, y->key);
+}
+
+static size_t merge_named(struct analysis *a, struct names *n, const struct py_costs *c,
+			  struct named_cost **out)
+{
+	struct named_cost *v = calloc(c->nr ? c->nr : 1, sizeof(*v));
+	size_t nr = 0;
+	char buf[8192];
+
+	*out = v;
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < c->nr; i++) {
+		const struct py_cost *x = &c->v[i];
+		size_t k;
+
+		report_py_stack_line(a, n, x->stack, GS_PY_FRAMES, buf, sizeof(buf));
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "|%u", x->tid);
+		for (k = 0; k < nr && strcmp(v[k].key, buf); k++)
+			;
+		if (k == nr) {
+			v[k].key = strdup(buf);
+			if (!v[k].key)
+				break;
+			v[k].stack = x->stack;
+			v[k].tid = x->tid;
+			nr++;
+		}
+		v[k].ns += x->ns;
+		v[k].count += x->count;
+	}
+	qsort(v, nr, sizeof(*v), named_by_ns);
+	return nr;
+}
+
+static void free_named(struct named_cost *v, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(v[i].key);
+	free(v);
+}
+
 /* held_in's ns: the thread's held time, shared by its samples.  An
  * estimate (sampling), said so in the text report and the docs. */
 static uint64_t held_share(const struct gil_thread *t, const struct py_thread *p,
-			   const struct py_cost *c)
+			   uint64_t samples)
 {
-	return p->samples ? (uint64_t)((double)t->held_ns * c->count / p->samples) : 0;
+	return p->samples ? (uint64_t)((double)t->held_ns * samples / p->samples) : 0;
+}
+
+/* The named entries of @c; held_in's ns are shares of the held time. */
+static size_t named(struct analysis *a, struct names *n, const struct gil_thread *t,
+		    const struct py_thread *p, const struct py_costs *c, bool held,
+		    struct named_cost **out)
+{
+	size_t nr = merge_named(a, n, c, out);
+
+	for (size_t i = 0; held && i < nr; i++)
+		(*out)[i].ns = held_share(t, p, (*out)[i].count);
+	if (held)
+		qsort(*out, nr, sizeof(**out), named_by_ns);
+	return nr;
+}
+
+static void costs_json(struct json *j, const char *key, struct analysis *a, struct names *n,
+		       const struct gil_thread *t, struct py_thread *p,
+		       const struct py_costs *c, bool held, bool holder)
+{
+	struct named_cost *v = NULL;
+	size_t nr = p ? named(a, n, t, p, c, held, &v) : 0;
+
+	json_arr_begin(j, key);
+	for (size_t i = 0; i < nr && i < PY_TOP; i++) {
+		json_obj_begin(j, NULL);
+		if (holder) {
+			json_u64(j, "holder_tid", v[i].tid);
+			report_py_stack_json(j, "holder_stack", a, n, v[i].stack);
+		} else {
+			report_py_stack_json(j, "python_stack", a, n, v[i].stack);
+		}
+		json_u64(j, "ns", v[i].ns);
+		if (!holder)
+			json_u64(j, "count", v[i].count);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	free_named(v, nr);
 }
 
 void report_py_thread_json(struct json *j, struct analysis *a, struct names *n,
@@ -54,42 +157,9 @@ void report_py_thread_json(struct json *j, struct analysis *a, struct names *n,
 	struct py_thread *p = pystats__thread(&a->py, t->tid);
 
 	json_str(j, "name", names__pythread(n, t->tid));
-	json_arr_begin(j, "held_in");
-	if (p) {
-		pystats__sort(&p->held);	/* by samples: ns are 0 until shared */
-		for (size_t i = 0; i < p->held.nr && i < PY_TOP; i++) {
-			json_obj_begin(j, NULL);
-			report_py_stack_json(j, "python_stack", a, n, p->held.v[i].stack);
-			json_u64(j, "ns", held_share(t, p, &p->held.v[i]));
-			json_u64(j, "count", p->held.v[i].count);
-			json_obj_end(j);
-		}
-	}
-	json_arr_end(j);
-	json_arr_begin(j, "waited_in");
-	if (p) {
-		pystats__sort(&p->waited);
-		for (size_t i = 0; i < p->waited.nr && i < PY_TOP; i++) {
-			json_obj_begin(j, NULL);
-			report_py_stack_json(j, "python_stack", a, n, p->waited.v[i].stack);
-			json_u64(j, "ns", p->waited.v[i].ns);
-			json_u64(j, "count", p->waited.v[i].count);
-			json_obj_end(j);
-		}
-	}
-	json_arr_end(j);
-	json_arr_begin(j, "waited_for");
-	if (p) {
-		pystats__sort(&p->waited_for);
-		for (size_t i = 0; i < p->waited_for.nr && i < PY_TOP; i++) {
-			json_obj_begin(j, NULL);
-			json_u64(j, "holder_tid", p->waited_for.v[i].tid);
-			report_py_stack_json(j, "holder_stack", a, n, p->waited_for.v[i].stack);
-			json_u64(j, "ns", p->waited_for.v[i].ns);
-			json_obj_end(j);
-		}
-	}
-	json_arr_end(j);
+	costs_json(j, "held_in", a, n, t, p, p ? &p->held : NULL, true, false);
+	costs_json(j, "waited_in", a, n, t, p, p ? &p->waited : NULL, false, false);
+	costs_json(j, "waited_for", a, n, t, p, p ? &p->waited_for : NULL, false, true);
 }
 
 void report_py_lock_kind(struct analysis *a, struct names *n, const struct lock_stats *l,
@@ -128,32 +198,32 @@ static void text_thread(FILE *f, struct analysis *a, struct names *n,
 			const struct gil_thread *t, struct py_thread *p)
 {
 	const char *name = names__pythread(n, t->tid);
-	char line[1024], b[2][32];
+	struct named_cost *v;
+	char line[1024], b[32];
+	size_t nr;
 
 	fprintf(f, "  %u %s\n", t->tid, name ? name : names__thread(n, t->tid));
-	pystats__sort(&p->held);
-	for (size_t i = 0; i < p->held.nr && i < 3; i++) {
-		uint64_t ns = held_share(t, p, &p->held.v[i]);
+	nr = named(a, n, t, p, &p->held, true, &v);
+	for (size_t i = 0; i < nr && i < 3; i++)
+		fprintf(f, "    held %9s %5.1f%%  %s\n", fmt_ns(v[i].ns, b, 32),
+			p->samples ? 100.0 * v[i].count / p->samples : 0.0,
+			report_py_stack_line(a, n, v[i].stack, 4, line, sizeof(line)));
+	free_named(v, nr);
+	nr = named(a, n, t, p, &p->waited, false, &v);
+	for (size_t i = 0; i < nr && i < 3; i++)
+		fprintf(f, "    waited %7s in %s (%llu waits)\n", fmt_ns(v[i].ns, b, 32),
+			report_py_stack_line(a, n, v[i].stack, 4, line, sizeof(line)),
+			(unsigned long long)v[i].count);
+	free_named(v, nr);
+	nr = named(a, n, t, p, &p->waited_for, false, &v);
+	for (size_t i = 0; i < nr && i < 3; i++) {
+		const char *hn = names__pythread(n, v[i].tid);
 
-		fprintf(f, "    held %9s %5.1f%%  %s\n", fmt_ns(ns, b[0], 32),
-			p->samples ? 100.0 * p->held.v[i].count / p->samples : 0.0,
-			report_py_stack_line(a, n, p->held.v[i].stack, 4, line, sizeof(line)));
+		fprintf(f, "    waited %7s while %u %s ran %s\n", fmt_ns(v[i].ns, b, 32),
+			v[i].tid, hn ? hn : names__thread(n, v[i].tid),
+			report_py_stack_line(a, n, v[i].stack, 4, line, sizeof(line)));
 	}
-	pystats__sort(&p->waited);
-	for (size_t i = 0; i < p->waited.nr && i < 3; i++)
-		fprintf(f, "    waited %7s in %s (%llu waits)\n",
-			fmt_ns(p->waited.v[i].ns, b[0], 32),
-			report_py_stack_line(a, n, p->waited.v[i].stack, 4, line, sizeof(line)),
-			(unsigned long long)p->waited.v[i].count);
-	pystats__sort(&p->waited_for);
-	for (size_t i = 0; i < p->waited_for.nr && i < 3; i++) {
-		const struct py_cost *c = &p->waited_for.v[i];
-		const char *hn = names__pythread(n, c->tid);
-
-		fprintf(f, "    waited %7s while %u %s ran %s\n", fmt_ns(c->ns, b[1], 32), c->tid,
-			hn ? hn : names__thread(n, c->tid),
-			report_py_stack_line(a, n, c->stack, 4, line, sizeof(line)));
-	}
+	free_named(v, nr);
 }
 
 void report_py_text(FILE *f, const struct report_meta *m, struct analysis *a,

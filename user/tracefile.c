@@ -229,6 +229,10 @@ static int meta_gil(struct buf *b, const struct report_meta *m, bool interval_en
 	}
 	if (m->gil_note[0])
 		err = err ?: tlv_str(b, GST_TAG_GIL_NOTE, m->gil_note);
+	if (m->py_stacks[0])
+		err = err ?: tlv_str(b, GST_TAG_PY_STACKS, m->py_stacks);
+	if (m->py_sample_hz)
+		err = err ?: tlv(b, GST_TAG_PY_SAMPLE_HZ, &m->py_sample_hz, 4);
 	return err;
 }
 
@@ -1255,6 +1259,8 @@ void gst_meta_apply(struct report_meta *m, uint32_t tag, const void *val, uint32
 	case GST_TAG_BUILD_ID: copy_str(m->build_id, sizeof(m->build_id), val, len); break;
 	case GST_TAG_END_REASON: copy_str(m->end_reason, sizeof(m->end_reason), val, len); break;
 	case GST_TAG_GIL_NOTE: copy_str(m->gil_note, sizeof(m->gil_note), val, len); break;
+	case GST_TAG_PY_STACKS: copy_str(m->py_stacks, sizeof(m->py_stacks), val, len); break;
+	case GST_TAG_PY_SAMPLE_HZ: if (len == 4) m->py_sample_hz = get32(val); break;
 	case GST_TAG_START_TS: if (len == 8) m->start_ts = get64(val); break;
 	case GST_TAG_END_TS: if (len == 8) m->end_ts = get64(val); break;
 	case GST_TAG_RECORDED: if (len == 8) m->recorded = get64(val); break;
@@ -1318,6 +1324,8 @@ void gst_meta_apply(struct report_meta *m, uint32_t tag, const void *val, uint32
 			m->has_gil = false;
 			memset(&m->gil, 0, sizeof(m->gil));
 			m->gil_note[0] = 0;
+			m->py_stacks[0] = 0;
+			m->py_sample_hz = 0;
 		}
 		report_add_exec(m, nth(val, len, 0, tmp[0], 256), nth(val, len, 1, tmp[1], 256));
 		break;

@@ -28,7 +28,7 @@
 #define GST_MAGIC		"GILSCOPE"
 #define GST_CHUNK_MAGIC		0x4b435347u	/* "GSCK" little-endian */
 #define GST_MAJOR		1
-#define GST_MINOR		2	/* 1.1: sequence records, chunk classes;
+#define GST_MINOR		3	/* 1.3: Python stacks; 1.1: sequence records, chunk classes;
 					 * 1.2: execs (EXEC records, final META
 					 * describing the last program) */
 #define GST_HEADER_SIZE		64
@@ -112,6 +112,9 @@ enum gst_tag {
 					 * PID, COMM, EXE, BUILD_ID and GIL tags */
 	GST_TAG_NR_EXECS = 31,		/* 1.2, final META: u32 execs (EXEC tags
 					 * stop at REPORT_MAX_EXECS) */
+	GST_TAG_PY_STACKS = 32,		/* 1.3: string, how Python stacks were read
+					 * (or why not); with the GIL tags */
+	GST_TAG_PY_SAMPLE_HZ = 33,	/* 1.3: u32, the holder sampler's rate */
 };
 
 struct report_meta;
