@@ -87,6 +87,21 @@ struct {
 	__type(value, __u64);
 } py_tstates SEC(".maps");
 
+/* A PyMutex waiter inside _PySemaphore_Wait (tid -> the mutex, when):
+ * its futex waits there, on a semaphore on its own stack, are for that
+ * mutex - but for the GIL's, as it lets the GIL go on the way. */
+struct gs_py_park {
+	__u64 addr, ts;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct gs_py_park);
+} py_parks SEC(".maps");
+
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
@@ -208,14 +223,20 @@ static __always_inline bool is_wake_cmd(__u32 cmd)
 	       cmd == GS_FUTEX_CMP_REQUEUE_PI;
 }
 
-/* A thread of a traced CPython starts a futex wait: its Python stack,
- * unless the futex is the GIL's own (those waits are the GIL's). */
-static __always_inline void py_lock_wait(__u32 tid, __u64 uaddr, __u64 ts)
+/* Is @uaddr inside the current process's GIL struct? */
+static __always_inline bool is_gil_futex(__u64 uaddr)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct gs_gil_config *g = bpf_map_lookup_elem(&gils, &tgid);
 
-	if (g && uaddr >= g->gil_lo && uaddr < g->gil_hi)
+	return g && uaddr >= g->gil_lo && uaddr < g->gil_hi;
+}
+
+/* A thread of a traced CPython starts a futex wait: its Python stack,
+ * unless the futex is the GIL's own (those waits are the GIL's). */
+static __always_inline void py_lock_wait(__u32 tid, __u64 uaddr, __u64 ts)
+{
+	if (is_gil_futex(uaddr))
 		return;
 	emit_py_stack(GS_PY_LOCK_WAIT, tid, py_tstate_of(tid), uaddr, ts);
 }
@@ -244,9 +265,16 @@ int futex_enter(struct trace_event_raw_sys_enter *ctx)
 	c->nr_stack = 0;
 	c->sp = 0;
 	if (gs_futex_is_wait(cmd)) {
+		struct gs_py_park *park = bpf_map_lookup_elem(&py_parks, &tid);
+
+		/* a PyMutex wait: the lock is the mutex, not the semaphore
+		 * (whose +8 is no owner) */
+		if (park && !is_gil_futex(c->uaddr))
+			c->uaddr = park->addr;
 		/* glibc's pthread_mutex_t: __lock at 0, __owner at 8 */
-		bpf_probe_read_user(&c->owner_tid, sizeof(c->owner_tid),
-				    (void *)(c->uaddr + 8));
+		if (c->uaddr == ctx->args[0])
+			bpf_probe_read_user(&c->owner_tid, sizeof(c->owner_tid),
+					    (void *)(c->uaddr + 8));
 		/* a summary takes its stack id at the exit */
 		if (capture_stacks && !summary) {
 			n = bpf_get_stack(ctx, c->frames, sizeof(c->frames),
@@ -508,16 +536,35 @@ int BPF_KPROBE(cond_wait, void *cond, void *mutex)
 /*
  * CPython 3.13+: a PyMutex waiter about to sleep (threading.Lock from
  * 3.14).  It sleeps on a semaphore on its own stack, so the futex names
- * nothing: the PyMutex's address does.
+ * nothing: the PyMutex's address does.  The parking lot's inline copies
+ * (LTO) all sleep through the exported _PySemaphore_Wait(sema, ...),
+ * whose semaphore sits in the parking lot's struct wait_entry right
+ * after the address parked on (Python/parking_lot.c, 3.13 - 3.15).
  */
+#define GS_PARK_ADDR_BEFORE_SEMA	8
+
 SEC("uprobe")
-int BPF_KPROBE(py_park, void *addr)
+int BPF_KPROBE(py_park, void *sema)
+{
+	struct gs_py_park park = { 0, bpf_ktime_get_ns() };
+	__u32 tid = target_tid();
+
+	if (!tid || bpf_probe_read_user(&park.addr, sizeof(park.addr),
+					(void *)sema - GS_PARK_ADDR_BEFORE_SEMA) || !park.addr)
+		return 0;
+	bpf_map_update_elem(&py_parks, &tid, &park, BPF_ANY);
+	if (!summary)
+		emit_py_stack(GS_PY_PARK, tid, py_tstate_of(tid), park.addr, park.ts);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(py_park_ret)
 {
 	__u32 tid = target_tid();
 
-	if (!tid || summary)
-		return 0;
-	emit_py_stack(GS_PY_PARK, tid, py_tstate_of(tid), (__u64)addr, bpf_ktime_get_ns());
+	if (tid)
+		bpf_map_delete_elem(&py_parks, &tid);
 	return 0;
 }
 

@@ -428,8 +428,11 @@ int tracer__attach_py_park(struct tracer *t, pid_t pid, const char *module)
 	if (err)
 		goto out;
 	base = strrchr(module, '/') ? strrchr(module, '/') + 1 : module;
-	err = attach_func(t, t->skel->progs.py_park, pid, ef, path, base, "_PyParkingLot_Park",
+	err = attach_func(t, t->skel->progs.py_park, pid, ef, path, base, "_PySemaphore_Wait",
 			  INSN_ARG_RDI, false);
+	/* its return ends what its futex waits are for */
+	err = err ?: attach_func(t, t->skel->progs.py_park_ret, pid, ef, path, base,
+				 "_PySemaphore_Wait", 0, true);
 	if (!err)
 		t->py_park_ino = m->inode;
 out:

@@ -65,9 +65,10 @@ int tracer__set_python(struct tracer *t, pid_t pid, const struct gs_py_config *c
 /* Samples the GIL holder's Python stack on CPU at @hz (a software
  * cpu-clock event per CPU: no hardware PMU needed).  Once per tracer. */
 int tracer__attach_py_sampling(struct tracer *t, unsigned int hz);
-/* CPython 3.13+: a probe on _PyParkingLot_Park in @module (the file
- * holding _PyRuntime, as /proc/PID/maps names it), which names PyMutex
- * waits.  -ENOENT when the file has no such function (before 3.13). */
+/* CPython 3.13+: probes on _PySemaphore_Wait in @module (the file
+ * holding _PyRuntime, as /proc/PID/maps names it), where every parking
+ * lot wait sleeps: PyMutex waits are named by the mutex.  -ENOENT when
+ * the file has no such function (before 3.13). */
 int tracer__attach_py_park(struct tracer *t, pid_t pid, const char *module);
 /* pthread condvar waits (always), pthread_mutex_lock/unlock
  * (@mutex_probes) and pthread_cond_signal (@gil: the GIL's takes and
