@@ -5,6 +5,7 @@
 #include <string.h>
 #include "events.h"
 #include "export.h"
+#include "export_folded.h"
 #include "json.h"
 #include "names.h"
 #include "options.h"
@@ -353,6 +354,10 @@ int cmd_export(struct env *env)
 	}
 	if (!strcmp(env->format, "svg"))
 		svg(out.f, &r);
+	if (!strcmp(env->format, "folded") && (err = export_folded(out.f, &r, env->metric))) {
+		fprintf(stderr, "gilscope: cannot write %s: %s\n", env->output, strerror(-err));
+		goto cleanup;
+	}
 	if (outfile__commit(&out))
 		goto cleanup;
 	ret = gst_read_stats__partial(&r.st) ? 4 : 0;

@@ -38,7 +38,7 @@ static const char args_doc[] = "-p PID | -- CMD [ARGS...]\n"
 	"record -o FILE.gst (-p PID | -- CMD [ARGS...])\n"
 	"refcount --object OBJ[,OBJ] (-p PID | -- CMD [ARGS...])\n"
 	"report FILE.gst\n"
-	"export FILE.gst --format perfetto|csv|svg -o OUT";
+	"export FILE.gst --format perfetto|csv|svg|folded [--metric M] -o OUT";
 
 static const char record_doc[] =
 "gilscope record: trace like gilscope -p/--, but write the events to a .gst\n"
@@ -59,7 +59,8 @@ static const char export_doc[] =
 "EXAMPLES:\n"
 "  gilscope export run.gst --format perfetto -o run.json   # ui.perfetto.dev\n"
 "  gilscope export run.gst --format csv -o events.csv\n"
-"  gilscope export run.gst --format svg -o timeline.svg";
+"  gilscope export run.gst --format svg -o timeline.svg\n"
+"  gilscope export run.gst --format folded --metric gil-held -o held.folded  # flamegraph.pl";
 
 static const char refcount_doc[] =
 "gilscope refcount: watch the reference counts of up to 4 objects with\n"
@@ -100,6 +101,7 @@ enum {
 	OPT_SUMMARY,
 	OPT_PYTHON_LAYOUT,
 	OPT_PYTHON_DEPTH,
+	OPT_METRIC,
 };
 
 static const struct argp_option opts[] = {
@@ -108,7 +110,10 @@ static const struct argp_option opts[] = {
 	{ "json", OPT_JSON, "FILE", 0, "Also write the report as JSON to FILE", 0 },
 	{ "output", 'o', "FILE", 0, "Record the events to FILE (.gst) as well; "
 	  "export: the file to write", 0 },
-	{ "format", OPT_FORMAT, "FMT", 0, "export: perfetto (Chrome JSON), csv or svg", 0 },
+	{ "format", OPT_FORMAT, "FMT", 0, "export: perfetto (Chrome JSON), csv, svg or folded "
+	  "(flame graph stacks of Python code, with --metric)", 0 },
+	{ "metric", OPT_METRIC, "M", 0, "export --format folded: gil-held (default), gil-wait "
+	  "or lock-wait", 0 },
 	{ "locks", OPT_LOCKS, "MODE", 0,
 	  "contended (default): futex slow paths only, near-zero cost; all: also "
 	  "uprobes on pthread_mutex_lock/unlock for every acquisition and hold "
@@ -170,8 +175,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid duration '%s': expected seconds > 0", arg);
 		break;
 	case OPT_FORMAT:
-		if (strcmp(arg, "perfetto") && strcmp(arg, "csv") && strcmp(arg, "svg"))
-			argp_error(state, "invalid --format '%s': expected perfetto, csv or svg", arg);
+		if (strcmp(arg, "perfetto") && strcmp(arg, "csv") && strcmp(arg, "svg") &&
+		    strcmp(arg, "folded"))
+			argp_error(state, "invalid --format '%s': expected perfetto, csv, svg or "
+				   "folded", arg);
 		env->format = arg;
 		break;
 	case 'o':
@@ -216,6 +223,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		else
 			argp_error(state, "invalid --python-layout '%s': expected exact or "
 				   "nearest", arg);
+		break;
+	case OPT_METRIC:
+		if (strcmp(arg, "gil-held") && strcmp(arg, "gil-wait") && strcmp(arg, "lock-wait"))
+			argp_error(state, "invalid --metric '%s': expected gil-held, gil-wait or "
+				   "lock-wait", arg);
+		env->metric = arg;
 		break;
 	case OPT_PYTHON_DEPTH:
 		if (!env->live_only)
@@ -282,7 +295,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				argp_error(state, "export needs a trace file: gilscope export FILE.gst "
 					   "--format perfetto -o OUT");
 			if (!env->format || !env->output)
-				argp_error(state, "export needs --format perfetto|csv|svg and -o OUT");
+				argp_error(state, "export needs --format perfetto|csv|svg|folded and -o OUT");
+			if (env->metric && strcmp(env->format, "folded"))
+				argp_error(state, "--metric applies to --format folded only");
 			if (env->pid || env->cmd || env->duration > 0 || env->nr_objects)
 				argp_error(state, "export reads a recording: -p, -d, --object and a command "
 					   "belong to 'gilscope record'");

@@ -26,7 +26,8 @@ struct env {
 	int mode;		/* enum cmd_mode */
 	const char *output;	/* -o: a .gst recording */
 	const char *input;	/* report's / export's FILE */
-	const char *format;	/* export: perfetto, csv, svg */
+	const char *format;	/* export: perfetto, csv, svg, folded */
+	const char *metric;	/* export --format folded: gil-held, gil-wait, lock-wait */
 	pid_t pid;
 	double duration;	/* seconds; 0 = until Ctrl-C / target exit */
 	const char *json_path;

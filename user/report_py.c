@@ -41,21 +41,9 @@ const char *report_py_stack_line(struct analysis *a, struct names *n, int stack,
 	return buf;
 }
 
-/*
- * The entries of a held_in / waited_in / waited_for list as the report
- * shows them: stacks that print the same (two instructions on one line)
- * are one entry.  Sorted by ns, then count.
- */
-struct named_cost {
-	char *key;		/* the frames' names, joined; and the holder */
-	int stack;		/* one of the stacks merged */
-	uint32_t tid;
-	uint64_t ns, count;
-};
-
 static int named_by_ns(const void *a, const void *b)
 {
-	const struct named_cost *x = a, *y = b;
+	const struct py_named *x = a, *y = b;
 
 	if (x->ns != y->ns)
 		return x->ns < y->ns ? 1 : -1;
@@ -65,9 +53,9 @@ static int named_by_ns(const void *a, const void *b)
 }
 
 static size_t merge_named(struct analysis *a, struct names *n, const struct py_costs *c,
-			  struct named_cost **out)
+			  struct py_named **out)
 {
-	struct named_cost *v = calloc(c->nr ? c->nr : 1, sizeof(*v));
+	struct py_named *v = calloc(c->nr ? c->nr : 1, sizeof(*v));
 	size_t nr = 0;
 	char buf[8192];
 
@@ -97,7 +85,7 @@ static size_t merge_named(struct analysis *a, struct names *n, const struct py_c
 	return nr;
 }
 
-static void free_named(struct named_cost *v, size_t nr)
+void report_py_named_free(struct py_named *v, size_t nr)
 {
 	for (size_t i = 0; i < nr; i++)
 		free(v[i].key);
@@ -113,9 +101,9 @@ static uint64_t held_share(const struct gil_thread *t, const struct py_thread *p
 }
 
 /* The named entries of @c; held_in's ns are shares of the held time. */
-static size_t named(struct analysis *a, struct names *n, const struct gil_thread *t,
-		    const struct py_thread *p, const struct py_costs *c, bool held,
-		    struct named_cost **out)
+size_t report_py_named(struct analysis *a, struct names *n, const struct gil_thread *t,
+		       const struct py_thread *p, const struct py_costs *c, bool held,
+		       struct py_named **out)
 {
 	size_t nr = merge_named(a, n, c, out);
 
@@ -130,8 +118,8 @@ static void costs_json(struct json *j, const char *key, struct analysis *a, stru
 		       const struct gil_thread *t, struct py_thread *p,
 		       const struct py_costs *c, bool held, bool holder)
 {
-	struct named_cost *v = NULL;
-	size_t nr = p ? named(a, n, t, p, c, held, &v) : 0;
+	struct py_named *v = NULL;
+	size_t nr = p ? report_py_named(a, n, t, p, c, held, &v) : 0;
 
 	json_arr_begin(j, key);
 	for (size_t i = 0; i < nr && i < PY_TOP; i++) {
@@ -148,7 +136,7 @@ static void costs_json(struct json *j, const char *key, struct analysis *a, stru
 		json_obj_end(j);
 	}
 	json_arr_end(j);
-	free_named(v, nr);
+	report_py_named_free(v, nr);
 }
 
 void report_py_thread_json(struct json *j, struct analysis *a, struct names *n,
@@ -198,24 +186,24 @@ static void text_thread(FILE *f, struct analysis *a, struct names *n,
 			const struct gil_thread *t, struct py_thread *p)
 {
 	const char *name = names__pythread(n, t->tid);
-	struct named_cost *v;
+	struct py_named *v;
 	char line[1024], b[32];
 	size_t nr;
 
 	fprintf(f, "  %u %s\n", t->tid, name ? name : names__thread(n, t->tid));
-	nr = named(a, n, t, p, &p->held, true, &v);
+	nr = report_py_named(a, n, t, p, &p->held, true, &v);
 	for (size_t i = 0; i < nr && i < 3; i++)
 		fprintf(f, "    held %9s %5.1f%%  %s\n", fmt_ns(v[i].ns, b, 32),
 			p->samples ? 100.0 * v[i].count / p->samples : 0.0,
 			report_py_stack_line(a, n, v[i].stack, 4, line, sizeof(line)));
-	free_named(v, nr);
-	nr = named(a, n, t, p, &p->waited, false, &v);
+	report_py_named_free(v, nr);
+	nr = report_py_named(a, n, t, p, &p->waited, false, &v);
 	for (size_t i = 0; i < nr && i < 3; i++)
 		fprintf(f, "    waited %7s in %s (%llu waits)\n", fmt_ns(v[i].ns, b, 32),
 			report_py_stack_line(a, n, v[i].stack, 4, line, sizeof(line)),
 			(unsigned long long)v[i].count);
-	free_named(v, nr);
-	nr = named(a, n, t, p, &p->waited_for, false, &v);
+	report_py_named_free(v, nr);
+	nr = report_py_named(a, n, t, p, &p->waited_for, false, &v);
 	for (size_t i = 0; i < nr && i < 3; i++) {
 		const char *hn = names__pythread(n, v[i].tid);
 
@@ -223,7 +211,7 @@ static void text_thread(FILE *f, struct analysis *a, struct names *n,
 			v[i].tid, hn ? hn : names__thread(n, v[i].tid),
 			report_py_stack_line(a, n, v[i].stack, 4, line, sizeof(line)));
 	}
-	free_named(v, nr);
+	report_py_named_free(v, nr);
 }
 
 void report_py_text(FILE *f, const struct report_meta *m, struct analysis *a,

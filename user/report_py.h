@@ -4,6 +4,7 @@
 #ifndef REPORT_PY_H
 #define REPORT_PY_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include "pykind.h"
 
@@ -29,6 +30,26 @@ void report_py_lock_kind(struct analysis *a, struct names *n, const struct lock_
 /* The text report's "Python code" section (nothing without stacks). */
 void report_py_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		    struct names *n);
+/*
+ * The entries of a held_in / waited_in / waited_for list (@c, of @p, the
+ * Python side of GIL thread @t) as reports and exports show them: stacks
+ * that print the same (two instructions on one line) are one entry;
+ * held_in's ns are @t's held time shared by samples (@held).  Sorted by
+ * ns, then count.  Free with report_py_named_free().
+ */
+struct py_costs;
+struct py_thread;
+struct py_named {
+	char *key;		/* the frames' names, joined, and the holder */
+	int stack;		/* one of the stacks merged */
+	uint32_t tid;
+	uint64_t ns, count;
+};
+size_t report_py_named(struct analysis *a, struct names *n, const struct gil_thread *t,
+		       const struct py_thread *p, const struct py_costs *c, bool held,
+		       struct py_named **out);
+void report_py_named_free(struct py_named *v, size_t nr);
+
 /* "burn (app.py:14) <- cpu (app.py:22)", at most @max frames. */
 const char *report_py_stack_line(struct analysis *a, struct names *n, int stack, int max,
 				 char *buf, size_t len);
