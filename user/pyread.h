@@ -37,6 +37,17 @@ struct py_layout {
 	uint32_t co_linetable;		/* co_lnotab before 3.10 */
 	uint32_t co_code_adaptive;	/* 3.11+: the first instruction */
 	uint32_t co_code;		/* before 3.11: the bytes object */
+	/* Added for the reader itself (pyread.c): */
+	uint32_t rt_interp_main;	/* 3.8 - 3.12: interpreters.main; 0 after */
+	uint32_t is_id, is_next;	/* the interpreter list (3.13+ walk) */
+	uint32_t ob_type, ob_size;	/* PyObject / PyVarObject */
+	uint32_t tp_name;		/* PyTypeObject */
+	uint32_t bytes_sval;		/* PyBytesObject's data */
+	/* str: PyASCIIObject's length and state, where a compact ASCII
+	 * string's data starts, and a compact non-ASCII one's */
+	uint32_t str_length, str_state, str_ascii_data, str_compact_data;
+	uint8_t str_state_shift;	/* 8 in free-threaded builds (interned is a byte) */
+	uint8_t free_threaded;
 };
 
 enum py_instr_kind {

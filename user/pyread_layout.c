@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Where CPython 3.8 - 3.15 keep what pyread reads.
+ *
+ * 3.8 - 3.12 have no table of their own offsets: the numbers below were
+ * obtained by compiling offsetof() programs against pyenv's installed
+ * headers (3.8.18, 3.9.18, 3.10.13, 3.11.7, 3.12.1, with Py_BUILD_CORE
+ * and include/python3.X/internal); see docs/cpython-gil-layout.md.  The
+ * offsets of these structs do not move within a minor version.
+ *
+ * 3.13+ publish them in _Py_DebugOffsets at _PyRuntime+0, read here by
+ * the version the table declares (the table does not describe its own
+ * layout: the positions of its fields are per minor version, like
+ * gil_profile.c's dbg_layouts[]).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "proc.h"
+#include "pyread_int.h"
+
+/* PyASCIIObject.state: kind in bits 2-4, compact 5, ascii 6 (behind a
+ * 2-bit interned; a byte in free-threaded builds) */
+
+static const struct py_layout static_layouts[] = {
+	{
+		.major = 3, .minor = 8,
+		.walk = { .ts_frame = 24, .ts_cframe_frame = -1, .fr_previous = 24,
+			  .fr_code = 32, .fr_instr = 104, .instr_size = 4 },
+		.ts_next = 8, .ts_thread_id = 176,
+		.is_threads_head = 8, .is_modules = 56,
+		.rt_interp_head = 32, .rt_interp_main = 40,
+		.instr_kind = PY_INSTR_LASTI_BYTES,
+		.co_filename = 104, .co_name = 112, .co_firstlineno = 40,
+		.co_linetable = 120, .co_code = 48,
+		.str_ascii_data = 48, .str_compact_data = 72,
+	},
+	{
+		.major = 3, .minor = 9,
+		.walk = { .ts_frame = 24, .ts_cframe_frame = -1, .fr_previous = 24,
+			  .fr_code = 32, .fr_instr = 104, .instr_size = 4 },
+		.ts_next = 8, .ts_thread_id = 176,
+		.is_threads_head = 8, .is_modules = 856,
+		.rt_interp_head = 32, .rt_interp_main = 40,
+		.instr_kind = PY_INSTR_LASTI_BYTES,
+		.co_filename = 104, .co_name = 112, .co_firstlineno = 40,
+		.co_linetable = 120, .co_code = 48,
+		.str_ascii_data = 48, .str_compact_data = 72,
+	},
+	{
+		.major = 3, .minor = 10,
+		.walk = { .ts_frame = 24, .ts_cframe_frame = -1, .fr_previous = 24,
+			  .fr_code = 32, .fr_instr = 96, .instr_size = 4 },
+		.ts_next = 8, .ts_thread_id = 176,
+		.is_threads_head = 8, .is_modules = 856,
+		.rt_interp_head = 32, .rt_interp_main = 40,
+		.instr_kind = PY_INSTR_LASTI_UNITS,
+		.co_filename = 104, .co_name = 112, .co_firstlineno = 40,
+		.co_linetable = 120, .co_code = 48,
+		.str_ascii_data = 48, .str_compact_data = 72,
+	},
+	{
+		/* 3.11 has no C-stack frames in the chain (is_entry marks
+		 * the first frame of an eval loop instead): none skipped */
+		.major = 3, .minor = 11,
+		.walk = { .ts_frame = 56, .ts_cframe_frame = 8, .fr_previous = 48,
+			  .fr_code = 32, .fr_instr = 56, .instr_size = 8 },
+		.ts_next = 8, .ts_native_tid = 160, .ts_thread_id = 152,
+		.is_threads_head = 16, .is_modules = 888,
+		.rt_interp_head = 40, .rt_interp_main = 48,
+		.instr_kind = PY_INSTR_PREV_PTR,
+		.co_filename = 112, .co_name = 120, .co_qualname = 128,
+		.co_firstlineno = 72, .co_linetable = 136, .co_code_adaptive = 184,
+		.str_ascii_data = 48, .str_compact_data = 72,
+	},
+	{
+		.major = 3, .minor = 12,
+		.walk = { .ts_frame = 56, .ts_cframe_frame = 0, .fr_previous = 8,
+			  .fr_code = 0, .fr_instr = 56, .fr_owner = 70, .instr_size = 8,
+			  .has_owner = 1, .owner_cstack = 3 /* FRAME_OWNED_BY_CSTACK */ },
+		.ts_next = 8, .ts_native_tid = 144, .ts_thread_id = 136,
+		.is_threads_head = 72, .is_modules = 944,
+		.rt_interp_head = 40, .rt_interp_main = 48,
+		.instr_kind = PY_INSTR_PREV_PTR,
+		.co_filename = 112, .co_name = 120, .co_qualname = 128,
+		.co_firstlineno = 68, .co_linetable = 136, .co_code_adaptive = 192,
+		/* 3.12 dropped wstr from PyASCIIObject */
+		.str_ascii_data = 40, .str_compact_data = 56,
+	},
+};
+
+/*
+ * Byte positions inside _Py_DebugOffsets of the fields pyread uses.
+ * 3.13: offsetof() on pyenv 3.13.0's struct _Py_DebugOffsets
+ * (Include/internal/pycore_runtime.h).  3.14: CPython 3.14's
+ * pycore_debug_offsets.h (threads_main, code_object_generation and
+ * tlbc_generation in interpreter_state; stackpointer and tlbc_index in
+ * interpreter_frame; co_tlbc; set_object before dict_object).  3.15:
+ * thread_state gained base_frame, last_profiled_frame and more before
+ * thread_id, and err_stackitem follows it.  All three checked against
+ * the tables of Debian sid's 3.13.18, 3.14.10 and 3.15.2, and pyenv's
+ * 3.13.0, dumped live (ctypes at _PyRuntime), where each group's size
+ * field and the known offsets (ob_type 8, tp_name 24, ASCII header 40)
+ * fall where these positions say.
+ */
+struct dbg_pos {
+	int minor;
+	uint16_t rt_interp_head;
+	uint16_t is_size, is_id, is_next, is_threads_head, is_modules;
+	uint16_t ts_size, ts_next, ts_frame, ts_thread_id, ts_native_tid;
+	uint16_t fr_size, fr_previous, fr_executable, fr_instr, fr_owner;
+	uint16_t co_size, co_filename, co_name, co_qualname, co_linetable,
+		 co_firstlineno, co_code_adaptive;
+	uint16_t ob_size_pos, ob_type;	/* pyobject.size (16), pyobject.ob_type */
+	uint16_t tp_name;
+	uint16_t bytes_sval;
+	uint16_t str_state, str_length, str_ascii_size;
+	/* frame owner of the interpreter's own entry frames (not in the table) */
+	uint8_t owner_cstack;
+	uint8_t code_tagged;	/* f_executable is a _PyStackRef */
+};
+
+static const struct dbg_pos dbg_pos[] = {
+	{ .minor = 13, .rt_interp_head = 40,
+	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72, .is_modules = 88,
+	  .ts_size = 152, .ts_next = 168, .ts_frame = 184, .ts_thread_id = 192,
+	  .ts_native_tid = 200,
+	  .fr_size = 224, .fr_previous = 232, .fr_executable = 240, .fr_instr = 248,
+	  .fr_owner = 264,
+	  .co_size = 272, .co_filename = 280, .co_name = 288, .co_qualname = 296,
+	  .co_linetable = 304, .co_firstlineno = 312, .co_code_adaptive = 344,
+	  .ob_size_pos = 352, .ob_type = 360, .tp_name = 376, .bytes_sval = 528,
+	  .str_state = 544, .str_length = 552, .str_ascii_size = 560,
+	  .owner_cstack = 3 /* FRAME_OWNED_BY_CSTACK */ },
+	{ .minor = 14, .rt_interp_head = 40,
+	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72, .is_modules = 96,
+	  .ts_size = 176, .ts_next = 192, .ts_frame = 208, .ts_thread_id = 216,
+	  .ts_native_tid = 224,
+	  .fr_size = 248, .fr_previous = 256, .fr_executable = 264, .fr_instr = 272,
+	  .fr_owner = 288,
+	  .co_size = 312, .co_filename = 320, .co_name = 328, .co_qualname = 336,
+	  .co_linetable = 344, .co_firstlineno = 352, .co_code_adaptive = 384,
+	  .ob_size_pos = 400, .ob_type = 408, .tp_name = 424, .bytes_sval = 608,
+	  .str_state = 624, .str_length = 632, .str_ascii_size = 640,
+	  .owner_cstack = 4 /* FRAME_OWNED_BY_CSTACK; 3 is now INTERPRETER */,
+	  .code_tagged = 1 },
+	{ .minor = 15, .rt_interp_head = 40,
+	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72, .is_modules = 96,
+	  .ts_size = 176, .ts_next = 192, .ts_frame = 208, .ts_thread_id = 240,
+	  .ts_native_tid = 248,
+	  .fr_size = 312, .fr_previous = 320, .fr_executable = 328, .fr_instr = 336,
+	  .fr_owner = 352,
+	  .co_size = 376, .co_filename = 384, .co_name = 392, .co_qualname = 400,
+	  .co_linetable = 408, .co_firstlineno = 416, .co_code_adaptive = 448,
+	  .ob_size_pos = 464, .ob_type = 472, .tp_name = 488, .bytes_sval = 704,
+	  .str_state = 720, .str_length = 728, .str_ascii_size = 736,
+	  .owner_cstack = 4, .code_tagged = 1 },
+};
+
+#define DBG_READ	1024	/* bytes of the table read: past every position */
+#define DBG_MAX_STRUCT	(64u << 20)
+
+static uint64_t dget(const uint8_t *d, uint16_t pos)
+{
+	uint64_t v;
+
+	memcpy(&v, d + pos, sizeof(v));
+	return v;
+}
+
+/* Does the field at @off, @len bytes, lie inside a struct of @size? */
+static bool fits(uint64_t off, uint64_t len, uint64_t size)
+{
+	return size <= DBG_MAX_STRUCT && off < size && len <= size - off;
+}
+
+static int from_debug_offsets(struct pyread *r, int minor, char *why, size_t why_len)
+{
+	const struct dbg_pos *p = NULL;
+	struct py_layout *l = &r->l;
+	uint64_t is_size, ts_size, fr_size, co_size, v;
+	uint8_t d[DBG_READ];
+	int err;
+
+	for (size_t i = 0; i < sizeof(dbg_pos) / sizeof(dbg_pos[0]); i++)
+		if (dbg_pos[i].minor == minor)
+			p = &dbg_pos[i];
+	if (!p) {
+		snprintf(why, why_len, "no _Py_DebugOffsets layout for python 3.%d", minor);
+		return -ENOTSUP;
+	}
+	err = proc_read_mem(r->pid, r->runtime, d, sizeof(d));
+	if (err || memcmp(d, "xdebugpy", 8)) {
+		snprintf(why, why_len, "no _Py_DebugOffsets (cookie \"xdebugpy\") at _PyRuntime "
+			 "0x%" PRIx64 "%s%s", r->runtime, err ? ": " : "", err ? strerror(-err) : "");
+		return -ENOTSUP;
+	}
+	v = dget(d, 8);
+	if ((v >> 24) != 3 || (int)((v >> 16) & 0xff) != minor) {
+		snprintf(why, why_len, "_Py_DebugOffsets declare version 0x%08" PRIx64
+			 ", not 3.%d", v, minor);
+		return -ENOTSUP;
+	}
+	l->free_threaded = dget(d, 16) != 0;
+
+	is_size = dget(d, p->is_size);
+	ts_size = dget(d, p->ts_size);
+	fr_size = dget(d, p->fr_size);
+	co_size = dget(d, p->co_size);
+	l->rt_interp_head = dget(d, p->rt_interp_head);
+	l->is_id = dget(d, p->is_id);
+	l->is_next = dget(d, p->is_next);
+	l->is_threads_head = dget(d, p->is_threads_head);
+	l->is_modules = dget(d, p->is_modules);
+	l->ts_next = dget(d, p->ts_next);
+	l->ts_thread_id = dget(d, p->ts_thread_id);
+	l->ts_native_tid = dget(d, p->ts_native_tid);
+	l->walk.ts_frame = dget(d, p->ts_frame);
+	l->walk.ts_cframe_frame = -1;
+	l->walk.fr_previous = dget(d, p->fr_previous);
+	l->walk.fr_code = dget(d, p->fr_executable);
+	l->walk.fr_instr = dget(d, p->fr_instr);
+	l->walk.fr_owner = dget(d, p->fr_owner);
+	l->walk.instr_size = 8;
+	l->walk.has_owner = 1;
+	l->walk.owner_cstack = p->owner_cstack;
+	l->walk.code_tagged = p->code_tagged;
+	l->co_filename = dget(d, p->co_filename);
+	l->co_name = dget(d, p->co_name);
+	l->co_qualname = dget(d, p->co_qualname);
+	l->co_linetable = dget(d, p->co_linetable);
+	l->co_firstlineno = dget(d, p->co_firstlineno);
+	l->co_code_adaptive = dget(d, p->co_code_adaptive);
+	l->ob_type = dget(d, p->ob_type);
+	l->ob_size = l->ob_type + 8;	/* PyVarObject: ob_size after ob_type */
+	l->tp_name = dget(d, p->tp_name);
+	l->bytes_sval = dget(d, p->bytes_sval);
+	l->str_state = dget(d, p->str_state);
+	l->str_length = dget(d, p->str_length);
+	l->str_ascii_data = dget(d, p->str_ascii_size);
+	/* PyCompactUnicodeObject: utf8_length and utf8 after the ASCII header */
+	l->str_compact_data = l->str_ascii_data + 16;
+	l->str_state_shift = l->free_threaded ? 6 : 0;
+
+	/* the table checked against itself: a layout that misreads it gives
+	 * sizes and offsets that cannot be */
+	if (dget(d, p->ob_size_pos) != l->ob_type + 8 || (l->ob_type != 8 && l->ob_type != 24) ||
+	    !fits(l->rt_interp_head, 8, dget(d, 24)) ||
+	    !fits(l->is_id, 8, is_size) || !fits(l->is_next, 8, is_size) ||
+	    !fits(l->is_threads_head, 8, is_size) || !fits(l->is_modules, 8, is_size) ||
+	    !fits(l->ts_next, 8, ts_size) || !fits(l->ts_native_tid, 8, ts_size) ||
+	    !fits(l->ts_thread_id, 8, ts_size) || !fits(l->walk.ts_frame, 8, ts_size) ||
+	    !fits(l->walk.fr_previous, 8, fr_size) || !fits(l->walk.fr_code, 8, fr_size) ||
+	    !fits(l->walk.fr_instr, 8, fr_size) || !fits(l->walk.fr_owner, 1, fr_size) ||
+	    !fits(l->co_filename, 8, co_size) || !fits(l->co_qualname, 8, co_size) ||
+	    !fits(l->co_linetable, 8, co_size) || !fits(l->co_firstlineno, 4, co_size) ||
+	    l->co_code_adaptive != co_size - 8 || l->str_ascii_data < 32 ||
+	    l->str_ascii_data > 64 || l->str_state >= l->str_ascii_data ||
+	    l->str_length >= l->str_ascii_data || l->tp_name > 64 || l->bytes_sval > 64) {
+		snprintf(why, why_len, "_Py_DebugOffsets of 3.%d do not read as 3.%d's layout",
+			 minor, minor);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int pyread_layout_fill(struct pyread *r, int major, int minor, char *why, size_t why_len)
+{
+	struct py_layout *l = &r->l;
+	int err = -ENOTSUP;
+
+	memset(l, 0, sizeof(*l));
+	if (major == 3 && minor >= 13) {
+		err = from_debug_offsets(r, minor, why, why_len);
+	} else if (major == 3) {
+		for (size_t i = 0; i < sizeof(static_layouts) / sizeof(static_layouts[0]); i++) {
+			if (static_layouts[i].minor == minor) {
+				*l = static_layouts[i];
+				l->is_next = 0;	/* PyInterpreterState.next is first */
+				l->ob_type = 8;
+				l->ob_size = 16;
+				l->tp_name = 24;
+				l->bytes_sval = 32;
+				l->str_length = 16;
+				l->str_state = 32;
+				err = 0;
+			}
+		}
+	}
+	if (err == -ENOTSUP && !why[0])
+		snprintf(why, why_len, "python %d.%d: no frame layout (3.8 - 3.15 are known)",
+			 major, minor);
+	if (err)
+		return err;
+	l->major = major;
+	l->minor = minor;
+	l->walk.depth = GS_PY_FRAMES;
+	/* every field the walk needs is in the GS_PY_FRAME_READ bytes read */
+	if (l->walk.fr_previous >= GS_PY_FRAME_READ - 8 ||
+	    l->walk.fr_code >= GS_PY_FRAME_READ - 8 || l->walk.fr_instr >= GS_PY_FRAME_READ - 8 ||
+	    l->walk.fr_owner >= GS_PY_FRAME_READ - 8) {
+		snprintf(why, why_len, "python 3.%d: frame fields past the %d bytes BPF reads",
+			 minor, GS_PY_FRAME_READ - 8);
+		return -ENOTSUP;
+	}
+	return 0;
+}
