@@ -39,9 +39,8 @@
 #include <string.h>
 #include "pyread.h"
 
-/* PyObject, PyTypeObject: the same in 3.8 - 3.15 default builds */
-#define OB_TYPE			8
-#define TP_NAME			24
+/* PyTypeObject, the same in 3.8 - 3.15 default builds (ob_type and
+ * tp_name come from pyread's layout) */
 #define TP_BASICSIZE		32
 #define TP_FLAGS		168
 #define TP_DICTOFFSET		288
@@ -87,10 +86,11 @@
 #define DV_CAPACITY		0
 #define DV_VALID		3
 
-/* PyASCIIObject: state bits compact (5) and ascii (6) in 3.8 - 3.15 */
-#define STR_LENGTH		16
-#define STR_STATE		32
+/* PyASCIIObject.state: compact (bit 5) and ascii (6) in 3.8 - 3.15
+ * default builds; where the length, the state and the text are comes
+ * from pyread's layout */
 #define STR_COMPACT_ASCII	(3u << 5)
+#define STR_HDR_MAX		64
 
 /* PyLongObject: ob_size (< 3.12) or lv_tag, then 30-bit digits */
 #define LONG_SIZE		16
@@ -115,7 +115,6 @@ struct pyt_layout {
 	uint8_t dict;		/* enum pyt_dict_kind */
 	uint8_t inst;		/* enum pyt_inst_kind */
 	bool long_tag;		/* 3.12+: lv_tag instead of ob_size */
-	uint16_t str_data;	/* a compact ASCII str's text: sizeof(PyASCIIObject) */
 	uint16_t cached_keys;	/* PyHeapTypeObject.ht_cached_keys */
 	uint16_t values;	/* PyDictValues: where values[0] is */
 };
@@ -131,14 +130,14 @@ struct pyt_layout {
  * ht_slots and ht_qualname, and ht_qualname must be a str.
  */
 static const struct pyt_layout pyt_layouts[] = {
-	{ 8,  PYT_DICT_38,  PYT_INST_DICTOFFSET, false, 48, 872, 0 },
-	{ 9,  PYT_DICT_38,  PYT_INST_DICTOFFSET, false, 48, 864, 0 },
-	{ 10, PYT_DICT_38,  PYT_INST_DICTOFFSET, false, 48, 872, 0 },
-	{ 11, PYT_DICT_311, PYT_INST_311,        false, 48, 872, 0 },
-	{ 12, PYT_DICT_311, PYT_INST_312,        true,  40, 880, 0 },
-	{ 13, PYT_DICT_311, PYT_INST_313,        true,  40, 880, 8 },
-	{ 14, PYT_DICT_311, PYT_INST_313,        true,  40, 880, 8 },
-	{ 15, PYT_DICT_311, PYT_INST_313,        true,  40, 888, 8 },
+	{ 8,  PYT_DICT_38,  PYT_INST_DICTOFFSET, false, 872, 0 },
+	{ 9,  PYT_DICT_38,  PYT_INST_DICTOFFSET, false, 864, 0 },
+	{ 10, PYT_DICT_38,  PYT_INST_DICTOFFSET, false, 872, 0 },
+	{ 11, PYT_DICT_311, PYT_INST_311,        false, 872, 0 },
+	{ 12, PYT_DICT_311, PYT_INST_312,        true,  880, 0 },
+	{ 13, PYT_DICT_311, PYT_INST_313,        true,  880, 8 },
+	{ 14, PYT_DICT_311, PYT_INST_313,        true,  880, 8 },
+	{ 15, PYT_DICT_311, PYT_INST_313,        true,  888, 8 },
 };
 
 #define NR_PYT_LAYOUTS	(sizeof(pyt_layouts) / sizeof(pyt_layouts[0]))
@@ -158,6 +157,7 @@ static const char *const pyt_type_names[NR_PYT_TYPES] = {
 
 struct pyt_ctx {
 	struct pyread *r;
+	const struct py_layout *pl;
 	const struct pyt_layout *l;
 	/* the type object found to be each of enum pyt_type, and the last
 	 * one found not to be */
@@ -212,7 +212,7 @@ static int type_is(struct pyt_ctx *c, uint64_t type, enum pyt_type want)
 		return 0;
 	if (!obj_addr_ok(type))
 		return -EINVAL;
-	err = read_u64(c, type + TP_NAME, &tp_name);
+	err = read_u64(c, type + c->pl->tp_name, &tp_name);
 	if (!err)
 		err = read_u64(c, type + TP_FLAGS, &flags);
 	if (!err && !tp_name)
@@ -239,25 +239,26 @@ static int obj_is(struct pyt_ctx *c, uint64_t obj, enum pyt_type want)
 
 	if (!obj_addr_ok(obj))
 		return -EINVAL;
-	err = read_u64(c, obj + OB_TYPE, &type);
+	err = read_u64(c, obj + c->pl->ob_type, &type);
 	return err ? err : type_is(c, type, want);
 }
 
 /* Whether str @obj is the ASCII text @want (shorter than 64 bytes). */
 static bool str_is(struct pyt_ctx *c, uint64_t obj, const char *want)
 {
-	size_t n = strlen(want), hdr = c->l->str_data;
-	uint8_t buf[64 + 64];
+	size_t n = strlen(want), hdr = c->pl->str_ascii_data;
+	uint8_t buf[STR_HDR_MAX + 64];
 	uint64_t len;
 	uint32_t state;
 
-	if (!obj_addr_ok(obj) || n >= 64 || hdr > 64)
+	if (!obj_addr_ok(obj) || n >= 64 || hdr > STR_HDR_MAX ||
+	    c->pl->str_length + 8 > hdr || c->pl->str_state + 4 > hdr)
 		return false;
 	/* header and text at once: within the object when the lengths match */
 	if (pyread__read(c->r, obj, buf, hdr + n))
 		return false;
-	memcpy(&len, buf + STR_LENGTH, sizeof(len));
-	memcpy(&state, buf + STR_STATE, sizeof(state));
+	memcpy(&len, buf + c->pl->str_length, sizeof(len));
+	memcpy(&state, buf + c->pl->str_state, sizeof(state));
 	if (len != n || (state & STR_COMPACT_ASCII) != STR_COMPACT_ASCII ||
 	    memcmp(buf + hdr, want, n))
 		return false;
@@ -487,7 +488,7 @@ static int attr_get(struct pyt_ctx *c, uint64_t obj, const char *name, uint64_t 
 
 	if (!obj_addr_ok(obj))
 		return -EINVAL;
-	err = read_u64(c, obj + OB_TYPE, &type);
+	err = read_u64(c, obj + c->pl->ob_type, &type);
 	if (!err)
 		err = obj_addr_ok(type) ? pyread__read(c->r, type, tp, sizeof(tp)) : -EINVAL;
 	if (err)
@@ -613,12 +614,14 @@ int pyread__thread_names(struct pyread *r, struct py_thread_name *out, size_t ma
 {
 	const struct py_layout *pl = pyread__layout(r);
 	struct pyt_collect t = { .out = out, .max = max };
-	struct pyt_ctx c = { .r = r };
+	struct pyt_ctx c = { .r = r, .pl = pl };
 	uint64_t interp, modules, mod, md, active;
 	int err;
 
-	c.l = pl ? pyt_layout_for(pl->major, pl->minor) : NULL;
-	if (!c.l || !pl->is_modules)
+	/* free-threaded builds: another object header, dict keys with a
+	 * mutex; none to check them against here */
+	c.l = pl && !pl->free_threaded ? pyt_layout_for(pl->major, pl->minor) : NULL;
+	if (!c.l || !pl->is_modules || !pl->str_ascii_data)
 		return -ENOTSUP;
 	interp = pyread__interp(r);
 	if (!interp)
