@@ -5,6 +5,7 @@ threading itself says in the process: every Python here, each as its
 launcher runs it (chroot, container)."""
 import json
 import os
+import re
 import subprocess
 
 from common import BUILD, Skip, every_python, workload_py
@@ -113,3 +114,30 @@ def pythreads_before_threading_is_imported(py):
     if imported:
         raise Skip("%s imports threading at startup even with -S" % py.label)
     assert rc == 1 and not out and "thread names" in err, (py.label, rc, out, err)
+
+
+@every_python(containers="one")
+def pythreads_while_threads_come_and_go(py):
+    """Read while threads start and end under the reader: each read gives
+    names threading gave, or an error; never a crash, never a wrong name."""
+    if not os.access(PROBE, os.X_OK):
+        raise AssertionError("%s is not built: run make" % PROBE)
+    wl, truth = parked(py, workload_py("thread_churn.py"))
+    ok, results = 0, []
+    try:
+        for _ in range(40):
+            rc, out, err = probe(wl.pid)
+            assert rc in (0, 1), "%s: pythreads_probe exited %d: %s" % (py.label, rc, err)
+            if rc:
+                results.append(err.strip())
+                continue
+            names = json.loads(out)["threads"]
+            for tid, name in names.items():
+                assert re.fullmatch(r"MainThread|steady|churner|churn-\d+", name), \
+                    (py.label, tid, name)
+            assert names.get(str(truth["steady"])) == "steady", (py.label, names)
+            ok += 1
+    finally:
+        release(wl)
+    # a torn read may fail now and then, not most of the time
+    assert ok >= 30, (py.label, ok, results[:5])
