@@ -126,8 +126,9 @@ struct pyt_layout {
  * group of their _Py_DebugOffsets gives that size: 416 in 3.14.10 (the
  * new tp_versions_used fits in tp_watched's padding), 424 in 3.15.2
  * (tp_binop_specialize).  Checked live on Debian sid's builds.
- * ht_cached_keys is checked at run time too: the two words before it are
- * ht_slots and ht_qualname, and ht_qualname must be a str.
+ * ht_cached_keys is checked at run time too: the word before it is
+ * ht_qualname, which must be a str.  (3.8 - 3.10 instances always have a
+ * dict of their own: their ht_cached_keys is never read.)
  */
 static const struct pyt_layout pyt_layouts[] = {
 	{ 8,  PYT_DICT_38,  PYT_INST_DICTOFFSET, false, 872, 0 },
