@@ -108,6 +108,12 @@ $(OUTPUT)/unit_tests: $(UNIT_OBJS) $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# the thread-name reader's live check (tests/integration/test_pythreads.py)
+all: $(OUTPUT)/pythreads_probe
+$(OUTPUT)/pythreads_probe: tests/tools/pythreads_probe.c $(USER_OBJS) $(wildcard user/*.h) $(wildcard bpf/*.h)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $< $(USER_OBJS) $(LDLIBS) -o $@
+
 # Install what a fresh Debian/Ubuntu machine lacks (root only; a no-op
 # when everything is present).
 deps:
