@@ -27,20 +27,22 @@ FRAME = re.compile(r"^(?P<name>.+) \((?P<path>.+):(?P<line>\d+)\)$")
 
 
 def parse_frame(frame):
-    m = FRAME.match(frame)
-    assert m, "frame %r is not 'qualname (path:line)'" % frame
-    return m.group("name"), m.group("path"), int(m.group("line"))
+    """(name, path, line), or None for a frame not so named (pyread's
+    "[unknown]" for a code object it could not read)."""
+    m = FRAME.match(frame or "")
+    return (m.group("name"), m.group("path"), int(m.group("line"))) if m else None
 
 
 def in_function(frame, fn):
     """Whether frame is one of fn's (fn: a workload's frame_info)."""
-    name, path, line = parse_frame(frame)
-    return name == fn["frame_name"] and path == fn["file"] and fn["first"] <= line <= fn["last"]
+    p = parse_frame(frame)
+    return bool(p) and p[0] == fn["frame_name"] and p[1] == fn["file"] and \
+        fn["first"] <= p[2] <= fn["last"]
 
 
 def at_line(frame, fn, mark):
-    name, path, line = parse_frame(frame)
-    return name == fn["frame_name"] and path == fn["file"] and line == fn[mark]
+    p = parse_frame(frame)
+    return bool(p) and p[0] == fn["frame_name"] and p[1] == fn["file"] and p[2] == fn[mark]
 
 
 def innermost(stack):
@@ -48,11 +50,10 @@ def innermost(stack):
 
 
 def function_of(frame):
-    """A frame's function, without its line: (name, path)."""
-    if frame is None:
-        return None
-    name, path, _ = parse_frame(frame)
-    return name, path
+    """A frame's function, without its line: (name, path); a frame not so
+    named as it is."""
+    p = parse_frame(frame)
+    return p[:2] if p else frame
 
 
 def check_schema(label, rep):
@@ -100,6 +101,10 @@ def check_hog_held_in(label, truth, rep):
     # held_in is sampled: with a second of hog's CPU there are dozens of
     # samples at any sane rate; fewer than 20 and one stray sample would
     # be more than the 5% the next check allows
+    # every stack names its frames "qualname (path:line)": hog's all
+    # readable (its code objects live the whole run)
+    bad = [f for e in hog["held_in"] for f in e["python_stack"] if not parse_frame(f)]
+    assert not bad, "%s: frames not 'qualname (path:line)': %s" % (label, bad[:5])
     assert samples >= 20, "%s: %d held samples for a second of GIL-bound CPU: %s" \
         % (label, samples, hog["held_in"])
     # hog's thread holds the GIL in hog()'s loop but for its start (the
@@ -179,8 +184,8 @@ def check_locks(label, truth, rep):
     # the longest of the run (about the whole run): the first such lock
     # by wait is the idle queue's, not a lock taken in passing
     def in_worker(stack):
-        return any(function_of(f)[0].endswith("_worker") and
-                   function_of(f)[1].endswith("concurrent/futures/thread.py")
+        return any(parse_frame(f) and parse_frame(f)[0].endswith("_worker") and
+                   parse_frame(f)[1].endswith("concurrent/futures/thread.py")
                    for f in stack or [])
     pool = [l for l in rep["locks"] if any(in_worker(c["python_stack"]) for c in l["top_callers"])]
     assert pool, "%s: no lock waited on in the executor's worker: %s" % (

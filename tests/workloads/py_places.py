@@ -30,7 +30,8 @@ the Python version.
 
 usage: py_places.py [HOG_S [SLEEPS [ROUNDS]]] [--numpy]
 --numpy adds a thread "numpy" in phase 1 doing matrix products (numpy
-releases the GIL in them) beside the hog, for the optional numpy check.
+releases the GIL in them, and so waits for it at their line each time
+one ends) beside the hog, for the optional numpy check.
 """
 import json
 import os
@@ -93,8 +94,7 @@ def waiter(lock, rounds, taken, back, out):
     out.update(contended=contended, wait_ns=waited, max_wait_ns=longest)
 
 
-def numpy_worker(stop, out):
-    import numpy
+def numpy_worker(numpy, stop, out):
     a = numpy.ones((300, 300))
     n = 0
     while not stop.is_set():
@@ -127,6 +127,9 @@ def frame_info(fn, marks=()):
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     with_numpy = "--numpy" in sys.argv[1:]
+    # imported before the phases: an import beside the hog would wait for
+    # the GIL after each of its many file reads
+    numpy = __import__("numpy") if with_numpy else None
     hog_s = float(args[0]) if len(args) > 0 else 1.0
     sleeps = int(args[1]) if len(args) > 1 else 40
     rounds = int(args[2]) if len(args) > 2 else 20
@@ -159,7 +162,7 @@ def main():
                threading.Thread(target=run("waiter", go2, waiter, lock, rounds, taken, back,
                                            res["waiter"]), name="waiter")]
     if with_numpy:
-        threads.append(threading.Thread(target=run("numpy", go1, numpy_worker, numpy_stop,
+        threads.append(threading.Thread(target=run("numpy", go1, numpy_worker, numpy, numpy_stop,
                                                    res["numpy"]), name="numpy"))
     for t in threads:
         t.start()
