@@ -5,7 +5,8 @@
  * stack, root first, `root;outer;...;inner VALUE`, VALUE in microseconds.
  *   gil-held   root: the thread; the holder's Python stacks, by samples
  *   gil-wait   root: the thread; where its GIL waits began
- *   lock-wait  root: the lock; its waiters' Python stacks
+ *   lock-wait  root: the thread; where its futex waits (locks, condvars,
+ *              not the GIL's) began
  */
 #include <errno.h>
 #include <stdio.h>
@@ -41,7 +42,9 @@ static void stack_line(FILE *f, struct analysis *a, struct names *n, const char 
 	fprintf(f, " %llu\n", (unsigned long long)us);
 }
 
-static void gil_metric(FILE *f, struct replay *r, bool held)
+enum metric { GIL_HELD, GIL_WAIT, LOCK_WAIT };
+
+static void metric(FILE *f, struct replay *r, enum metric m)
 {
 	struct analysis *a = &r->an;
 	struct gilstats *g = a->gil;
@@ -58,41 +61,22 @@ static void gil_metric(FILE *f, struct replay *r, bool held)
 			continue;
 		snprintf(root, sizeof(root), "%s (%u)", py ? py : names__thread(r->names, t->tid),
 			 t->tid);
-		nr = report_py_named(a, r->names, t, p, held ? &p->held : &p->waited, held, &v);
+		nr = report_py_named(a, r->names, t, p, m == GIL_HELD ? &p->held :
+				     m == GIL_WAIT ? &p->waited : &p->lock_waited,
+				     m == GIL_HELD, &v);
 		for (size_t k = 0; k < nr; k++)
 			stack_line(f, a, r->names, root, v[k].stack, v[k].ns);
 		report_py_named_free(v, nr);
 	}
 }
 
-static void lock_metric(FILE *f, struct replay *r)
+int export_folded(FILE *f, struct replay *r, const char *name)
 {
-	struct lock_stats **locks;
-	size_t nr = lockstats__locks(r->an.locks, &locks);
-
-	for (size_t i = 0; i < nr; i++) {
-		const struct lock_stats *l = locks[i];
-		const char *name = names__data(r->names, l->addr);
-		char root[160];
-
-		if (name)
-			snprintf(root, sizeof(root), "%s", name);
-		else
-			snprintf(root, sizeof(root), "%s 0x%llx", lock_kind_name(l->kind),
-				 (unsigned long long)l->addr);
-		for (size_t k = 0; k < l->nr_callers; k++)
-			stack_line(f, &r->an, r->names, root, l->callers[k].py_stack,
-				   l->callers[k].wait_ns);
-	}
-}
-
-int export_folded(FILE *f, struct replay *r, const char *metric)
-{
-	if (!metric || !strcmp(metric, "gil-held"))
-		gil_metric(f, r, true);
-	else if (!strcmp(metric, "gil-wait"))
-		gil_metric(f, r, false);
+	if (!name || !strcmp(name, "gil-held"))
+		metric(f, r, GIL_HELD);
+	else if (!strcmp(name, "gil-wait"))
+		metric(f, r, GIL_WAIT);
 	else
-		lock_metric(f, r);
+		metric(f, r, LOCK_WAIT);
 	return ferror(f) ? -EIO : 0;
 }

@@ -15,9 +15,12 @@ struct tstate {
 	struct gs_lock_tstate m;
 	uint32_t nr_frames[2];
 	uint64_t frames[2][GS_MAX_FRAMES];
-	/* the Python stack of its latest lock wait (pystacks id): the site
-	 * that closes next is its */
+	/* the Python stack of its latest futex wait (pystacks id) and that
+	 * call's entry time (its record's hdr.ts, which joins them); each
+	 * open site's own */
 	int py_stack;
+	uint64_t py_ts;
+	int site_py[2];
 };
 
 struct lockstats {
@@ -140,7 +143,7 @@ static struct tstate *thread_get(struct lockstats *ls, uint32_t tid)
 	if (!t)
 		return NULL;
 	t->st.tid = tid;
-	t->py_stack = PY_STACK_NONE;
+	t->py_stack = t->site_py[0] = t->site_py[1] = PY_STACK_NONE;
 	if (u64map__set(&ls->threads, tid, t)) {
 		free(t);
 		return NULL;
@@ -257,6 +260,10 @@ static void gs_site_take(struct gs_env *env, struct gs_lock_tstate *s, int which
 
 	(void)s;
 	(void)addr;
+	/* the Python stack caught at this very futex call's entry (a cond
+	 * wait's site is its first futex wait's) */
+	env->t->site_py[which] = env->t->py_ts == w->f.hdr.ts ? env->t->py_stack
+							       : PY_STACK_NONE;
 	env->t->nr_frames[which] = nr;
 	memcpy(env->t->frames[which], w->frames, nr * sizeof(w->frames[0]));
 }
@@ -265,6 +272,7 @@ static void gs_site_clear(struct gs_env *env, struct gs_lock_tstate *s, int whic
 {
 	(void)s;
 	env->t->nr_frames[which] = 0;
+	env->t->site_py[which] = PY_STACK_NONE;
 }
 
 static void gs_site_add(struct gs_env *env, struct gs_lock_tstate *s, int which, __u64 addr,
@@ -275,8 +283,8 @@ static void gs_site_add(struct gs_env *env, struct gs_lock_tstate *s, int which,
 	(void)s;
 	if (l)
 		lockstats__add_caller(l, env->t->frames[which], env->t->nr_frames[which],
-				      env->t->py_stack, 1, wait);
-	env->t->py_stack = PY_STACK_NONE;
+				      env->t->site_py[which], 1, wait);
+	env->t->site_py[which] = PY_STACK_NONE;
 }
 
 static void gs_lock_open_wait(struct gs_env *env, __u64 addr, __u64 start, int start_known)
@@ -352,8 +360,10 @@ void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e, size_t
 	if (e->type == GS_EV_PY_STACK) {
 		const struct gs_py_stack_event *p = (const void *)e;
 
-		if (ls->py && (p->kind == GS_PY_LOCK_WAIT || p->kind == GS_PY_PARK))
+		if (ls->py && p->kind == GS_PY_LOCK_WAIT) {
 			env.t->py_stack = pystacks__intern(ls->py, p);
+			env.t->py_ts = p->hdr.ts;
+		}
 		return;
 	}
 	gs_step_of(e, &step);

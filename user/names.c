@@ -13,7 +13,7 @@ struct names {
 	pid_t pid;
 	struct symbolizer *sym;
 	struct u64map code, data, threads;	/* values: malloc'ed strings */
-	struct u64map pyframes, pythreads;
+	struct u64map pyframes, pythreads, pylocks;
 	struct pyread *py;
 	uint64_t py_refreshed;		/* event time of the last thread-name read */
 	names_listener listener;
@@ -21,7 +21,8 @@ struct names {
 };
 
 /* = gst_name_kind */
-enum { KIND_CODE = 1, KIND_DATA = 2, KIND_THREAD = 3, KIND_PYFRAME = 4, KIND_PYTHREAD = 5 };
+enum { KIND_CODE = 1, KIND_DATA = 2, KIND_THREAD = 3, KIND_PYFRAME = 4, KIND_PYTHREAD = 5,
+       KIND_PYLOCK = 6 };
 
 /* Python thread names are read again, for a thread not named yet, at
  * most this often (a non-Python thread never gets one). */
@@ -79,6 +80,7 @@ void names__free(struct names *n)
 	free_strings(&n->threads);
 	free_strings(&n->pyframes);
 	free_strings(&n->pythreads);
+	free_strings(&n->pylocks);
 	free(n);
 }
 
@@ -181,6 +183,26 @@ const char *names__pythread(struct names *n, uint32_t tid)
 	return s && s[0] ? s : NULL;
 }
 
+const char *names__pylock(struct names *n, uint64_t mutex)
+{
+	const char *s = u64map__get(&n->pylocks, mutex);
+
+	return s && s[0] ? s : NULL;
+}
+
+/* A PyMutex parked on: which Python lock it is, looked up once. */
+static void note_pylock(struct names *n, uint64_t mutex)
+{
+	char buf[32];
+
+	if (!n->py || u64map__get(&n->pylocks, mutex))
+		return;
+	if (pyread__lock_kind(n->py, mutex, buf, sizeof(buf)))
+		buf[0] = 0;
+	put(&n->pylocks, mutex, buf[0] ? buf : NULL);
+	tell(n, KIND_PYLOCK, mutex, buf[0] ? buf : NULL);
+}
+
 void names__refresh_pythreads(struct names *n)
 {
 	struct py_thread_name t[256];
@@ -223,6 +245,8 @@ void names__note_event(struct names *n, const struct gs_event_hdr *e, size_t siz
 			names__pyframe(n, p->frames[i].code, p->frames[i].instr);
 		names__thread(n, p->of_tid);
 		note_pythread(n, p->of_tid, e->ts);
+		if (p->kind == GS_PY_PARK)
+			note_pylock(n, p->addr);
 		break;
 	}
 	case GS_EV_GIL_ACQUIRED:
@@ -283,4 +307,9 @@ void names__set_pyframe(struct names *n, uint64_t key, const char *name)
 void names__set_pythread(struct names *n, uint32_t tid, const char *name)
 {
 	put(&n->pythreads, tid, name);
+}
+
+void names__set_pylock(struct names *n, uint64_t mutex, const char *kind)
+{
+	put(&n->pylocks, mutex, kind);
 }

@@ -39,6 +39,8 @@ void names__set_pyread(struct names *n, struct pyread *py);
 const char *names__pyframe(struct names *n, uint64_t code, uint64_t instr);
 /* The thread's Python name ("MainThread", "worker-1"), or NULL. */
 const char *names__pythread(struct names *n, uint32_t tid);
+/* "threading.Lock" or "threading.RLock" for a PyMutex parked on, or NULL. */
+const char *names__pylock(struct names *n, uint64_t mutex);
 /* Reads the Python thread names again (live): at the stop, so that the
  * report has the names threads have then. */
 void names__refresh_pythreads(struct names *n);
@@ -59,5 +61,6 @@ void names__set_data(struct names *n, uint64_t addr, const char *name);	/* NULL:
 void names__set_thread(struct names *n, uint32_t tid, const char *comm);
 void names__set_pyframe(struct names *n, uint64_t key, const char *name);
 void names__set_pythread(struct names *n, uint32_t tid, const char *name);
+void names__set_pylock(struct names *n, uint64_t mutex, const char *kind);	/* NULL: none */
 
 #endif

@@ -83,6 +83,11 @@ uint64_t pyread__interp(struct pyread *r);
  */
 int pyread__frame(struct pyread *r, uint64_t code, uint64_t instr, char *buf, size_t len);
 
+/* The Python lock whose PyMutex is at @mutex (3.13+ parking-lot waits):
+ * "threading.Lock" or "threading.RLock" in @buf, or -ENOENT (another
+ * PyMutex, or unreadable). */
+int pyread__lock_kind(struct pyread *r, uint64_t mutex, char *buf, size_t len);
+
 /* A str object's text as UTF-8 (truncated to @len - 1 bytes, at a
  * character boundary).  0 or -errno. */
 int pyread__str(struct pyread *r, uint64_t str, char *buf, size_t len);

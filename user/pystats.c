@@ -15,7 +15,7 @@ static struct py_thread *thread_get(struct pystats *p, uint32_t tid)
 	if (!t)
 		return NULL;
 	t->tid = tid;
-	t->wait_stack = t->seg_stack = PY_STACK_NONE;
+	t->wait_stack = t->seg_stack = t->lock_stack = PY_STACK_NONE;
 	if (u64map__set(&p->threads, tid, t)) {
 		free(t);
 		return NULL;
@@ -109,9 +109,25 @@ static void py_stack(struct pystats *p, const struct gs_py_stack_event *e)
 		t->seg_holder = e->of_tid;
 		t->seg_since = e->hdr.ts;
 		break;
+	case GS_PY_LOCK_WAIT:
+		/* joined with the futex record of the same call (its ts) */
+		t->lock_stack = id;
+		t->lock_ts = e->hdr.ts;
+		break;
 	default:
-		break;	/* lock waits are the lock table's (lockstats.c) */
+		break;
 	}
+}
+
+static void futex_wait(struct pystats *p, const struct gs_futex_wait_event *w)
+{
+	struct py_thread *t = u64map__get(&p->threads, w->f.hdr.tid);
+
+	if (!t || !t->lock_ts || t->lock_ts != w->f.hdr.ts)
+		return;
+	add(&t->lock_waited, t->lock_stack, 0,
+	    w->f.end_ts > w->f.hdr.ts ? w->f.end_ts - w->f.hdr.ts : 0, 1);
+	t->lock_ts = 0;
 }
 
 void pystats__event(struct pystats *p, const struct gs_event_hdr *e, size_t size)
@@ -123,6 +139,9 @@ void pystats__event(struct pystats *p, const struct gs_event_hdr *e, size_t size
 	switch (e->type) {
 	case GS_EV_PY_STACK:
 		py_stack(p, (const void *)e);
+		break;
+	case GS_EV_FUTEX_WAIT:
+		futex_wait(p, (const void *)e);
 		break;
 	case GS_EV_GIL_ACQUIRED:
 		if ((t = u64map__get(&p->threads, e->tid)))
@@ -178,6 +197,7 @@ void pystats__free(struct pystats *p)
 		free(t->held.v);
 		free(t->waited.v);
 		free(t->waited_for.v);
+		free(t->lock_waited.v);
 		free(t);
 	}
 	u64map__free(&p->threads);

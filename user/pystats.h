@@ -12,7 +12,9 @@
  *   waited_for  the holder's stack while it made the thread wait, caught
  *               as the wait began and each time it timed out (asked the
  *               holder to drop): each stretch of the wait goes to the
- *               holder stack caught at its start.
+ *               holder stack caught at its start;
+ *   lock_waited the thread's futex waits (locks, condvars, not the GIL's),
+ *               by the Python stack caught as each began.
  */
 #ifndef PYSTATS_H
 #define PYSTATS_H
@@ -38,6 +40,7 @@ struct py_costs {
 struct py_thread {
 	uint32_t tid;
 	struct py_costs held, waited, waited_for;
+	struct py_costs lock_waited;	/* futex waits (not the GIL's), by its stack */
 	uint64_t samples;		/* on-CPU samples holding the GIL */
 	/* the wait for the GIL in progress */
 	uint8_t waiting;
@@ -46,6 +49,9 @@ struct py_thread {
 	int seg_stack;			/* the holder stack of the stretch begun at seg_since */
 	uint32_t seg_holder;
 	uint64_t seg_since;
+	/* the futex wait begun at lock_ts, whose stack is lock_stack */
+	int lock_stack;
+	uint64_t lock_ts;
 };
 
 struct pystats {

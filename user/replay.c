@@ -59,6 +59,9 @@ static void on_name(void *ctx, int kind, uint64_t key, const char *name)
 	case GST_NAME_PYTHREAD:
 		names__set_pythread(r->names, key, name[0] ? name : NULL);
 		break;
+	case GST_NAME_PYLOCK:
+		names__set_pylock(r->names, key, name[0] ? name : NULL);
+		break;
 	}
 }
 

@@ -180,6 +180,10 @@ void report_py_lock_kind(struct analysis *a, struct names *n, const struct lock_
 		}
 	}
 	out->idle = any && all_idle;
+	/* no standard-library wait around it: a PyMutex (3.13+) says which
+	 * Python lock it is by its object's type */
+	if (!out->kind)
+		out->kind = names__pylock(n, l->addr);
 }
 
 static void text_thread(FILE *f, struct analysis *a, struct names *n,

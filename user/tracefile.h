@@ -68,6 +68,7 @@ enum gst_name_kind {
 	GST_NAME_THREAD = 3,
 	GST_NAME_PYFRAME = 4,	/* 1.3: pyread_frame_key() -> "qualname (path:line)" */
 	GST_NAME_PYTHREAD = 5,	/* 1.3: tid -> its Python thread name */
+	GST_NAME_PYLOCK = 6,	/* 1.3: a PyMutex -> "threading.Lock" / "threading.RLock" */
 };
 
 /* META tags; append-only, explicit values. */
