@@ -57,7 +57,7 @@ TEST_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,$(wildcard tests/w
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUTPUT)/gilscope $(DEMO_BINS) $(OUTPUT)/unit_tests $(TEST_BINS)
+all: $(OUTPUT)/gilscope $(DEMO_BINS) $(OUTPUT)/unit_tests $(TEST_BINS) $(OUTPUT)/pyread_probe
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -103,6 +103,11 @@ $(OUTPUT)/tests/lockholder-static: tests/workloads/lockholder.c | $(OUTPUT)/test
 $(OUTPUT)/tests/%.o: tests/unit/%.c tests/unit/testlib.h $(wildcard user/*.h) $(wildcard bpf/*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -c $< -o $@
+
+# the Python frame reader's live check (tests/integration/test_pyread.py)
+$(OUTPUT)/pyread_probe: tests/tools/pyread_probe.c $(USER_OBJS) $(wildcard user/*.h) $(wildcard bpf/*.h)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $< $(USER_OBJS) $(LDLIBS) -o $@
 
 $(OUTPUT)/unit_tests: $(UNIT_OBJS) $(USER_OBJS)
 	$(call msg,LINK,$@)

@@ -116,7 +116,15 @@ struct dbg_pos {
 	uint16_t tp_name;
 	uint16_t bytes_sval;
 	uint16_t str_state, str_length, str_ascii_size;
-	/* frame owner of the interpreter's own entry frames (not in the table) */
+	/*
+	 * The owner value of the interpreter's own entry frames (not in the
+	 * table), skipped by the walk: 3.13 FRAME_OWNED_BY_CSTACK (3); 3.14
+	 * renumbered (INTERPRETER = 3, CSTACK = 4) and its eval loop's entry
+	 * frames - and 3.15's thread base frame - are FRAME_OWNED_BY_INTERPRETER
+	 * with f_executable None: seen live on sid's 3.14.10 and 3.15.2, each
+	 * entry frame owner 3.  A CSTACK (4) frame, if one shows, has no code
+	 * object either and is named "[unknown]".
+	 */
 	uint8_t owner_cstack;
 	uint8_t code_tagged;	/* f_executable is a _PyStackRef */
 };
@@ -143,8 +151,7 @@ static const struct dbg_pos dbg_pos[] = {
 	  .co_linetable = 344, .co_firstlineno = 352, .co_code_adaptive = 384,
 	  .ob_size_pos = 400, .ob_type = 408, .tp_name = 424, .bytes_sval = 608,
 	  .str_state = 624, .str_length = 632, .str_ascii_size = 640,
-	  .owner_cstack = 4 /* FRAME_OWNED_BY_CSTACK; 3 is now INTERPRETER */,
-	  .code_tagged = 1 },
+	  .owner_cstack = 3, .code_tagged = 1 },
 	{ .minor = 15, .rt_interp_head = 40,
 	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72, .is_modules = 96,
 	  .ts_size = 176, .ts_next = 192, .ts_frame = 208, .ts_thread_id = 240,
@@ -155,7 +162,7 @@ static const struct dbg_pos dbg_pos[] = {
 	  .co_linetable = 408, .co_firstlineno = 416, .co_code_adaptive = 448,
 	  .ob_size_pos = 464, .ob_type = 472, .tp_name = 488, .bytes_sval = 704,
 	  .str_state = 720, .str_length = 728, .str_ascii_size = 736,
-	  .owner_cstack = 4, .code_tagged = 1 },
+	  .owner_cstack = 3, .code_tagged = 1 },
 };
 
 #define DBG_READ	1024	/* bytes of the table read: past every position */
@@ -223,6 +230,7 @@ static int from_debug_offsets(struct pyread *r, int minor, char *why, size_t why
 	l->walk.fr_instr = dget(d, p->fr_instr);
 	l->walk.fr_owner = dget(d, p->fr_owner);
 	l->walk.instr_mask = ~0ULL;
+	l->instr_kind = PY_INSTR_NEXT_PTR;
 	l->walk.owner_mask = 0xff;
 	l->walk.owner_cstack = p->owner_cstack;
 	l->walk.code_mask = p->code_tagged ? ~3ULL : ~0ULL;
@@ -295,7 +303,7 @@ int pyread_layout_fill(struct pyread *r, int major, int minor, char *why, size_t
 		return err;
 	l->major = major;
 	l->minor = minor;
-	l->walk.depth = GS_PY_FRAMES;
+	/* walk.depth stays 0: the caller says how deep (pyread.h) */
 	/* every field the walk needs is in the GS_PY_FRAME_READ bytes read */
 	if (l->walk.fr_previous >= GS_PY_FRAME_READ - 8 ||
 	    l->walk.fr_code >= GS_PY_FRAME_READ - 8 || l->walk.fr_instr >= GS_PY_FRAME_READ - 8 ||

@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""A thread parks in a known frame for tests/integration/test_pyread.py.
+
+   py_park.py [thread|main]
+
+Prints one JSON line - the parking thread's threading.get_ident() and its
+own stack as the interpreter sees it, innermost first: [path, line, name]
+with name the code's co_qualname (3.11+) or co_name - and then parks in
+time.sleep on that very line until stdin closes (or 600 s pass).
+"""
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+
+
+def own_stack(frame):
+    """The stack from frame out, innermost first, as traceback sees it,
+    with each frame's qualified name where the version has one."""
+    summary = traceback.extract_stack(frame)[::-1]
+    out, f = [], frame
+    for s in summary:
+        code = f.f_code
+        assert (s.filename, s.lineno, s.name) == (code.co_filename, f.f_lineno, code.co_name)
+        out.append([s.filename, s.lineno, getattr(code, "co_qualname", code.co_name)])
+        f = f.f_back
+    return out
+
+
+def report(frame):
+    print(json.dumps({"pid": os.getpid(), "ident": threading.get_ident(),
+                      "stack": own_stack(frame)}), flush=True)
+
+
+class Parker:
+    def park(self):
+        report(sys._getframe()); time.sleep(600)  # noqa: E702 (one line: the frame's line)
+
+    def nested(self):
+        def inner():
+            return self.park()
+        return inner()
+
+
+def in_thread():
+    t = threading.Thread(target=Parker().nested, name="parker", daemon=True)
+    t.start()
+    sys.stdin.read()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["main"]:
+        Parker().nested()
+    else:
+        in_thread()
