@@ -170,6 +170,7 @@ static void name_it(const struct py_code_ent *e, int line, char *buf, size_t len
 
 int pyread__frame(struct pyread *r, uint64_t code, uint64_t instr, char *buf, size_t len)
 {
+	/* the key leaves out the walk's marks above the pointer */
 	uint64_t key = pyread_frame_key(code, instr);
 	struct py_code_ent *e = &r->codes[hash_u64(code, PY_CODE_CACHE)];
 	struct py_line_ent *le = &r->lines[hash_u64(key, PY_LINE_CACHE)];
@@ -178,6 +179,9 @@ int pyread__frame(struct pyread *r, uint64_t code, uint64_t instr, char *buf, si
 	struct code_hdr h;
 	int err, line;
 
+	/* the walk's marks above the pointer (GS_PY_ENTRY_FRAME) are no part
+	 * of where the frame is */
+	instr = GS_PY_INSTR(instr);
 	if (e->code == code && e->gen && le->key == key && le->gen == e->gen && keyed) {
 		name_it(e, le->line, buf, len);
 		return 0;

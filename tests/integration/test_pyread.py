@@ -9,16 +9,36 @@ import json
 import os
 import subprocess
 
-from common import BUILD, Skip, every_python
+from common import BUILD, Skip, every_python, wait_until
 
 PROBE = os.path.join(BUILD, "pyread_probe")
 PARK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads", "py_park.py")
 
 
+def host_tid(pid, tid):
+    """The thread of pid whose id in its own pid namespace is tid."""
+    for t in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/status" % (pid, t)) as f:
+            for line in f:
+                if line.startswith("NSpid:") and int(line.split()[-1]) == tid:
+                    return int(t)
+    raise AssertionError("no thread %d in %d" % (tid, pid))
+
+
+def parked(pid, tid):
+    """Is the thread in its read of the pipe (the kernel's wchan says so:
+    pipe_read, anon_pipe_read)?"""
+    try:
+        with open("/proc/%d/task/%d/wchan" % (pid, tid)) as f:
+            return "pipe_read" in f.read()
+    except OSError:
+        return False
+
+
 def probe_parked(py, mode):
-    """Starts py_park.py MODE on py, waits for its stack (the handshake:
-    it prints it just before it parks, on the line it parks on), and
-    returns (the stack it printed, the probe's output lines)."""
+    """Starts py_park.py MODE on py, reads the stack it prints, waits
+    until that thread is parked on the line it printed (in its pipe read:
+    the handshake), and returns (the stack, the probe's output lines)."""
     if os.geteuid() != 0:
         raise Skip("needs root (reading another process's memory, chroots)")
     wl = subprocess.Popen(py.argv(PARK, mode), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -29,6 +49,9 @@ def probe_parked(py, mode):
         d = json.loads(line)
         # wl.pid is the target's pid here, whatever its own namespace says:
         # the launchers exec all the way down (see common.run_parked)
+        tid = host_tid(wl.pid, d["tid"])
+        assert wait_until(lambda: parked(wl.pid, tid)), "%s: thread %d never parked" % (
+            py.label, tid)
         args = [PROBE, str(wl.pid)]
         if mode == "thread":
             args.append(str(d["ident"]))

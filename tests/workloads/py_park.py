@@ -3,16 +3,17 @@
 
    py_park.py [thread|main]
 
-Prints one JSON line - the parking thread's threading.get_ident() and its
-own stack as the interpreter sees it, innermost first: [path, line, name]
-with name the code's co_qualname (3.11+) or co_name - and then parks in
-time.sleep on that very line until stdin closes (or 600 s pass).
+Prints one JSON line - the parking thread's threading.get_ident(), its
+native id and its own stack as the interpreter sees it, innermost first:
+[path, line, name] with name the code's co_qualname (3.11+) or co_name -
+and then parks on that very line, in a read of a pipe nobody writes (the
+test sees the thread there: its wchan is the pipe's read), until stdin
+closes (thread) or it is killed (main).
 """
 import json
 import os
 import sys
 import threading
-import time
 import traceback
 
 
@@ -31,12 +32,16 @@ def own_stack(frame):
 
 def report(frame):
     print(json.dumps({"pid": os.getpid(), "ident": threading.get_ident(),
-                      "stack": own_stack(frame)}), flush=True)
+                      "tid": threading.get_native_id(), "stack": own_stack(frame)}),
+          flush=True)
+
+
+NEVER_READY, _ = os.pipe()
 
 
 class Parker:
     def park(self):
-        report(sys._getframe()); time.sleep(600)  # noqa: E702 (one line: the frame's line)
+        report(sys._getframe()); os.read(NEVER_READY, 1)  # noqa: E702 (one line: the frame's line)
 
     def nested(self):
         def inner():
