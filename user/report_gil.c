@@ -316,6 +316,7 @@ void report_gil_json(struct json *j, const struct report_meta *m, struct analysi
 		json_null(j, "switch_number_delta");
 	}
 	json_u64(j, "missed", gilstats__missed(g));
+	report_py_summary_json(j, m, a);
 	if (m->sn_mem) {
 		json_u64(j, "switch_number_at_attach", m->sn_start);
 		json_u64(j, "switch_number_at_detach", m->sn_end);

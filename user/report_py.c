@@ -253,3 +253,23 @@ void report_py_text(FILE *f, const struct report_meta *m, struct analysis *a,
 	if (header)
 		fprintf(f, "\n");
 }
+
+void report_py_summary_json(struct json *j, const struct report_meta *m, struct analysis *a)
+{
+	if (!m->py_stacks[0]) {
+		json_null(j, "python_stacks");
+		return;
+	}
+	json_obj_begin(j, "python_stacks");
+	json_str(j, "how", m->py_stacks);
+	json_u64(j, "sample_hz", m->py_sample_hz);
+	json_u64(j, "stacks", a->py.records);
+	json_u64(j, "samples", a->py.samples);
+	/* stacks of threads whose PyThreadState was not known yet (not
+	 * seen taking the GIL since the attach), cut by an unreadable frame,
+	 * or deeper than --python-depth */
+	json_u64(j, "no_tstate", a->py.no_tstate);
+	json_u64(j, "read_errors", a->py.read_errors);
+	json_u64(j, "truncated", a->py.truncated);
+	json_obj_end(j);
+}

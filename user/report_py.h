@@ -27,6 +27,9 @@ void report_py_thread_json(struct json *j, struct analysis *a, struct names *n,
 /* A lock's python_kind and idle, from its callers' Python stacks. */
 void report_py_lock_kind(struct analysis *a, struct names *n, const struct lock_stats *l,
 			 struct py_wait_kind *out);
+/* gil.python_stacks: how they were read, how many, what was lost (null:
+ * not a CPython). */
+void report_py_summary_json(struct json *j, const struct report_meta *m, struct analysis *a);
 /* The text report's "Python code" section (nothing without stacks). */
 void report_py_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		    struct names *n);

@@ -79,6 +79,8 @@ def run(cmd, traced_args, gilscope, timeout=300):
 def elapsed(truth):
     if "phase" in truth and "wall_ns" in truth["phase"]:
         return truth["phase"]["wall_ns"]
+    if "client" in truth:       # http_routes.py: its client's wall time
+        return truth["client"]["wall_ns"]
     return truth.get("elapsed_ns") or truth.get("wall_ns")
 
 
@@ -255,7 +257,12 @@ def main():
     if py11:
         pythons.append((py11, lib11))
     for py, lib in pythons:
-        gil_modes = [("GIL traced", []), ("GIL --summary", ["--summary"])]
+        # the default reads Python stacks (32 frames deep); depth 0 reads
+        # none, 8 fewer: their ratios against each other are the stacks'
+        # cost, and by depth the cost of a frame
+        gil_modes = [("GIL traced", []), ("GIL, stacks 8 deep", ["--python-depth=8"]),
+                     ("GIL, no Python stacks", ["--python-depth=0"]),
+                     ("GIL --summary", ["--summary"])]
         if have_bt and lib:     # Debian's python3 is stripped: no take_gil
             gil_modes.append(("bpftrace take/drop_gil", bpftrace_mode(GILBT % {"lib": lib})))
         label = py if py.startswith("/usr") else "pyenv " + os.path.basename(py)
@@ -264,6 +271,9 @@ def main():
                       gil_modes, g, a.reps, key="phase")
         rows += bench("CPython 200k small reads, GIL dropped per call (%s)" % label,
                       [py, os.path.join(wl, "small_reads.py"), "200000"],
+                      gil_modes, g, a.reps)
+        rows += bench("CPython ThreadingHTTPServer, /cpu + /io routes (%s)" % label,
+                      [py, os.path.join(wl, "http_routes.py"), "20", "2"],
                       gil_modes, g, a.reps)
     demo = os.path.join(b, "gildemo")
     if os.path.exists(demo):
