@@ -102,6 +102,7 @@ enum {
 	OPT_PYTHON_LAYOUT,
 	OPT_PYTHON_DEPTH,
 	OPT_METRIC,
+	OPT_NATIVE,
 };
 
 static const struct argp_option opts[] = {
@@ -135,6 +136,8 @@ static const struct argp_option opts[] = {
 	  "(percentiles within 3.1%; no timeline, no recording)", 0 },
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "Do not capture waiters' user stacks", 0 },
 	{ "top", OPT_TOP, "N", 0, "Call sites shown per lock (default 5)", 0 },
+	{ "native", OPT_NATIVE, NULL, 0, "Text report: native call sites too where a "
+	  "lock's waiters have Python stacks (shown first, alone by default)", 0 },
 	{ "ringbuf-mb", OPT_RINGBUF, "MB", 0, "Ring buffer size, a power of 2 (default 16)", 0 },
 	{ "force", OPT_FORCE, NULL, 0, "Overwrite existing output files", 0 },
 	{ "verbose", 'v', NULL, 0, "Print libbpf's debug output", 0 },
@@ -252,6 +255,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!env->live_only)
 			env->live_only = "--no-stacks";
 		env->stacks = false;
+		break;
+	case OPT_NATIVE:
+		env->native = true;
 		break;
 	case OPT_TOP:
 		env->top_given = true;

@@ -36,6 +36,7 @@ struct env {
 	int gil;		/* enum gil_mode */
 	int python_layout;	/* enum gil_layout_policy (gil_profile.h) */
 	int py_depth;		/* --python-depth: frames per Python stack, 0: none */
+	bool native;		/* --native: native call sites beside Python ones */
 	bool stacks;
 	int top;
 	int ringbuf_mb;

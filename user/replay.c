@@ -138,6 +138,7 @@ int cmd_report(struct env *env)
 	}
 	if (replay__load(&r, env->input, env->top))
 		goto cleanup;
+	r.meta->native = env->native;
 	if (report_write(r.meta, &r.an, r.names, env->json_path, env->force))
 		goto cleanup;
 	ret = gst_read_stats__partial(&r.st) ? 4 : 0;

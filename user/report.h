@@ -48,6 +48,7 @@ struct report_meta {
 	char recovery[2048];		/* from a damaged trace file: what was kept
 					 * and lost, one line each */
 	int top;			/* call sites per lock */
+	bool native;			/* --native (not recorded: the reader's choice) */
 	/* the GIL, when a profile found one */
 	bool has_gil;
 	struct gil_location gil;

@@ -6,6 +6,7 @@
 #include "lockstats.h"
 #include "names.h"
 #include "report.h"
+#include "report_py.h"
 
 void report_add_probe(struct report_meta *m, const char *kind,
 		      const char *where, const char *note)
@@ -80,11 +81,12 @@ static void print_dist(FILE *f, struct samples *s, bool known, char (*b)[32])
 		fmt_ns(samples__pct(s, 99), b[2], 32), fmt_ns(s->max, b[3], 32));
 }
 
-static void print_lock(FILE *f, const struct report_meta *m, struct names *n,
-		       struct lock_stats *l)
+static void print_lock(FILE *f, const struct report_meta *m, struct analysis *a,
+		       struct names *n, struct lock_stats *l)
 {
-	char b[6][32], acq[24], name[96];
+	char b[6][32], acq[24], name[96], py[1024];
 	const char *ln = names__data(n, l->addr);
+	struct py_wait_kind k;
 
 	snprintf(name, sizeof(name), "%s", ln ? ln : "-");
 	if (l->acquisitions_known)
@@ -96,8 +98,13 @@ static void print_lock(FILE *f, const struct report_meta *m, struct names *n,
 	print_dist(f, &l->wait, true, b);
 	print_dist(f, &l->hold, l->hold_known, b);
 	fprintf(f, "\n");
+	report_py_lock_kind(a, n, l, &k);
+	if (k.kind || k.idle)
+		fprintf(f, "      python: %s%s\n", k.kind ? k.kind : "a Python lock",
+			k.idle ? ", idle: a parked consumer's wait for work, not contention" : "");
 	for (size_t i = 0; i < l->nr_callers && (int)i < m->top; i++) {
 		const struct lock_caller *c = &l->callers[i];
+		bool python = pystacks__get(&a->pystacks, c->py_stack) != NULL;
 
 		if (!c->count)
 			continue;
@@ -105,6 +112,15 @@ static void print_lock(FILE *f, const struct report_meta *m, struct names *n,
 
 		fprintf(f, "      %6llu x %9s  ", (unsigned long long)c->count,
 			fmt_ns(c->wait_ns, b[5], 32));
+		/* Python code first; the native call site with --native (or
+		 * where there is no Python stack) */
+		if (python)
+			fprintf(f, "%s%s", report_py_stack_line(a, n, c->py_stack, 3, py, sizeof(py)),
+				m->native ? "\n                        " : "");
+		if (python && !m->native) {
+			fprintf(f, "\n");
+			continue;
+		}
 		if (!c->nr_frames)
 			fprintf(f, "[no stack]");
 		/* the call site and two frames of context above it */
@@ -184,7 +200,7 @@ void report_text(FILE *f, const struct report_meta *m, struct analysis *a,
 		fprintf(f, "  (no lock was contended%s)\n",
 			nr_open ? " and got: the waits still in progress are below" : "");
 	for (size_t i = 0; i < nr_locks; i++)
-		print_lock(f, m, n, locks[i]);
+		print_lock(f, m, a, n, locks[i]);
 	if (report_no_libc(m))
 		fprintf(f, "  ACQ and HOLD of mutexes are '-': the target maps no dynamic glibc "
 			"whose pthread calls could be probed; contention comes from futex(2) "

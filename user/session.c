@@ -68,6 +68,7 @@ int session__prepare(struct session *s, const struct env *env)
 		return -ENOMEM;
 	}
 	s->meta->top = env->top;
+	s->meta->native = env->native;
 	s->meta->mutex_probes = env->mutex_probes;
 	s->meta->summary = env->summary;
 
