@@ -13,6 +13,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
 #include "gilscope.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -101,6 +102,16 @@ struct {
 	__type(value, struct gs_py_park);
 } py_parks SEC(".maps");
 
+
+/* Threads inside CPython's garbage collector (tid -> 1), between the
+ * USDT probes python:gc__start and gc__done of builds that have them
+ * (Debian's): a stack caught then is marked GS_PY_IN_GC. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} py_gc SEC(".maps");
 
 static __always_inline void count(__u32 idx)
 {
@@ -195,6 +206,8 @@ static __noinline void emit_py_stack(__u32 kind, __u32 of_tid, __u64 tstate, __u
 	e->addr = addr;
 	e->tstate = tstate;
 	e->flags = tstate ? 0 : GS_PY_NO_TSTATE;
+	if (bpf_map_lookup_elem(&py_gc, &of_tid))
+		e->flags |= GS_PY_IN_GC;
 	e->nr_frames = tstate ? gs_py_walk(c, tstate, e->frames, &e->flags) : 0;
 	submit(e);
 }
@@ -555,6 +568,27 @@ int BPF_KPROBE(py_park, void *sema)
 	bpf_map_update_elem(&py_parks, &tid, &park, BPF_ANY);
 	if (!summary)
 		emit_py_stack(GS_PY_PARK, tid, py_tstate_of(tid), park.addr, park.ts);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(gc_start)
+{
+	__u32 tid = target_tid();
+	__u8 one = 1;
+
+	if (tid)
+		bpf_map_update_elem(&py_gc, &tid, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(gc_done)
+{
+	__u32 tid = target_tid();
+
+	if (tid)
+		bpf_map_delete_elem(&py_gc, &tid);
 	return 0;
 }
 

@@ -307,6 +307,8 @@ struct gs_py_frame {
 #define GS_PY_TRUNCATED	1	/* deeper than the frames kept */
 #define GS_PY_READ_ERR	2	/* a frame could not be read: the chain ends there */
 #define GS_PY_NO_TSTATE	4	/* the thread's PyThreadState is not known yet */
+#define GS_PY_IN_GC	8	/* its thread was inside the garbage collector
+				 * (USDT python:gc__start .. gc__done) */
 
 /* GS_EV_PY_STACK: hdr.tid caught it; of_tid is whose stack it is. */
 struct gs_py_stack_event {
@@ -316,7 +318,7 @@ struct gs_py_stack_event {
 	__u64 addr;		/* the futex, the PyMutex or the GIL's condvar */
 	__u64 tstate;		/* the PyThreadState walked */
 	__u32 nr_frames;	/* valid in frames[], innermost first */
-	__u32 flags;		/* GS_PY_TRUNCATED | GS_PY_READ_ERR | GS_PY_NO_TSTATE */
+	__u32 flags;		/* GS_PY_TRUNCATED | GS_PY_READ_ERR | GS_PY_NO_TSTATE | GS_PY_IN_GC */
 	struct gs_py_frame frames[GS_PY_FRAMES];
 };
 

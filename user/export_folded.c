@@ -39,6 +39,8 @@ static void stack_line(FILE *f, struct analysis *a, struct names *n, const char 
 		fputc(';', f);
 		field(f, names__pyframe(n, s->f[i].code, s->f[i].instr));
 	}
+	if (s && (s->flags & GS_PY_IN_GC))
+		fputs(";" PY_GC_FRAME, f);
 	fprintf(f, " %llu\n", (unsigned long long)us);
 }
 

@@ -17,7 +17,7 @@ static uint64_t hash_frames(const struct py_stack *s)
 
 static bool same(const struct py_stack *a, const struct py_stack *b)
 {
-	if (a->nr != b->nr)
+	if (a->nr != b->nr || a->flags != b->flags)
 		return false;
 	for (uint32_t i = 0; i < a->nr; i++)
 		if (pyread_frame_key(a->f[i].code, a->f[i].instr) !=
@@ -36,9 +36,11 @@ int pystacks__intern(struct pystacks *p, const struct gs_py_stack_event *e)
 	for (uint32_t i = 0; i < nr; i++)
 		if (e->frames[i].code && !(e->frames[i].instr & GS_PY_ENTRY_FRAME))
 			s.f[s.nr++] = e->frames[i];
-	if (!s.nr)
+	s.flags &= GS_PY_IN_GC;
+	if (!s.nr && !s.flags)
 		return PY_STACK_NONE;
-	h = hash_frames(&s);
+	/* a garbage collection is a stack of its own, frames or not */
+	h = hash_frames(&s) ^ s.flags;
 	for (;; h = h + 1 ? h + 1 : 1) {
 		uintptr_t v = (uintptr_t)u64map__get(&p->by_hash, h);
 

@@ -16,7 +16,8 @@
 
 struct py_stack {
 	uint32_t nr;			/* frames, innermost first */
-	uint32_t flags;			/* GS_PY_TRUNCATED, ... of the first record */
+	uint32_t flags;			/* GS_PY_IN_GC: caught inside the garbage
+					 * collector (part of its identity) */
 	struct gs_py_frame f[GS_PY_FRAMES];
 };
 

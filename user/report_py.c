@@ -17,6 +17,8 @@ void report_py_stack_json(struct json *j, const char *key, struct analysis *a,
 		return;
 	}
 	json_arr_begin(j, key);
+	if (s->flags & GS_PY_IN_GC)
+		json_str(j, NULL, PY_GC_FRAME);
 	for (uint32_t i = 0; i < s->nr; i++)
 		json_str(j, NULL, names__pyframe(n, s->f[i].code, s->f[i].instr));
 	json_arr_end(j);
@@ -33,6 +35,8 @@ const char *report_py_stack_line(struct analysis *a, struct names *n, int stack,
 		snprintf(buf, len, "[no Python frames]");
 		return buf;
 	}
+	if (s->flags & GS_PY_IN_GC)
+		off += snprintf(buf, len, "%s%s", PY_GC_FRAME, s->nr ? " <- " : "");
 	for (uint32_t i = 0; i < s->nr && (int)i < max && off < len; i++)
 		off += snprintf(buf + off, len - off, "%s%s", i ? " <- " : "",
 				names__pyframe(n, s->f[i].code, s->f[i].instr));

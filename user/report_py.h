@@ -15,6 +15,9 @@ struct lock_stats;
 struct names;
 struct report_meta;
 
+/* The innermost "frame" of a stack caught inside the garbage collector. */
+#define PY_GC_FRAME	"[garbage collection]"
+
 /* Entries of held_in / waited_in / waited_for kept in the JSON. */
 #define PY_TOP		10
 

@@ -96,6 +96,7 @@ static void attach_python(struct session *s)
 	pid_t pid = s->target.pid;
 	struct gs_py_config c;
 	char why[160] = "";
+	bool gc;
 	int err;
 
 	pyread__free(s->py);
@@ -130,9 +131,13 @@ static void attach_python(struct session *s)
 	/* 3.13+: PyMutex waits (threading.Lock from 3.14) named by the
 	 * mutex, not the semaphore on the waiter's stack */
 	err = tracer__attach_py_park(&s->tr, pid, g->module);
+	/* libbpf explains a build without USDT notes on its own: quietly */
+	gc = !tracer__attach_py_gc(&s->tr, pid, g->module);
 	snprintf(meta->py_stacks, sizeof(meta->py_stacks), "%u frames deep where threads "
-		 "wait or are asked to drop the GIL; the holder sampled on CPU at %u Hz%s",
-		 c.depth, PY_SAMPLE_HZ, err ? "" : "; PyMutex waits named by the mutex");
+		 "wait or are asked to drop the GIL; the holder sampled on CPU at %u Hz%s%s",
+		 c.depth, PY_SAMPLE_HZ, err ? "" : "; PyMutex waits named by the mutex",
+		 gc ? "; garbage collections marked (USDT)" :
+		      "; garbage collections not seen (no USDT probes in this build)");
 	if (s->names)
 		names__set_pyread(s->names, s->py);
 }

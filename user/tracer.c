@@ -404,29 +404,38 @@ int tracer__attach_py_sampling(struct tracer *t, unsigned int hz)
 	return 0;
 }
 
+/* The file of process @pid that /proc/PID/maps names @module: its path
+ * for the kernel (proc_map_path) and its inode.  0 or -errno. */
+static int module_file(pid_t pid, const char *module, char *path, size_t len, uint64_t *ino)
+{
+	struct proc_maps pm = {0};
+	int err = proc_maps__read(pid, &pm);
+
+	for (size_t i = 0; !err && i < pm.nr; i++)
+		if (!strcmp(pm.maps[i].path, module)) {
+			*ino = pm.maps[i].inode;
+			err = proc_map_path(pid, &pm.maps[i], path, len);
+			proc_maps__free(&pm);
+			return err;
+		}
+	proc_maps__free(&pm);
+	return err ?: -ENOENT;
+}
+
 int tracer__attach_py_park(struct tracer *t, pid_t pid, const char *module)
 {
-	const struct proc_map *m = NULL;
-	struct proc_maps pm = {0};
 	struct elf_file *ef = NULL;
 	const char *base;
 	char path[4096];
+	uint64_t ino = 0;
 	int err;
 
-	err = proc_maps__read(pid, &pm);
-	for (size_t i = 0; !err && i < pm.nr; i++)
-		if (!strcmp(pm.maps[i].path, module)) {
-			m = &pm.maps[i];
-			break;
-		}
-	if (!err && !m)
-		err = -ENOENT;
-	if (!err && m->inode == t->py_park_ino)
-		goto out;	/* probed already (an exec into the same Python) */
-	err = err ?: proc_map_path(pid, m, path, sizeof(path));
+	err = module_file(pid, module, path, sizeof(path), &ino);
+	if (!err && ino == t->py_park_ino)
+		return 0;	/* probed already (an exec into the same Python) */
 	err = err ?: elf_file__open(path, &ef);
 	if (err)
-		goto out;
+		return err;
 	base = strrchr(module, '/') ? strrchr(module, '/') + 1 : module;
 	err = attach_func(t, t->skel->progs.py_park, pid, ef, path, base, "_PySemaphore_Wait",
 			  INSN_ARG_RDI, false);
@@ -434,11 +443,34 @@ int tracer__attach_py_park(struct tracer *t, pid_t pid, const char *module)
 	err = err ?: attach_func(t, t->skel->progs.py_park_ret, pid, ef, path, base,
 				 "_PySemaphore_Wait", 0, true);
 	if (!err)
-		t->py_park_ino = m->inode;
-out:
+		t->py_park_ino = ino;
 	elf_file__close(ef);
-	proc_maps__free(&pm);
 	return err;
+}
+
+int tracer__attach_py_gc(struct tracer *t, pid_t pid, const char *module)
+{
+	static const char *probes[] = { "gc__start", "gc__done" };
+	struct bpf_program *progs[] = { t->skel->progs.gc_start, t->skel->progs.gc_done };
+	char path[4096], where[96];
+	const char *base;
+	uint64_t ino = 0;
+	int err;
+
+	err = module_file(pid, module, path, sizeof(path), &ino);
+	if (!err && ino == t->py_gc_ino)
+		return 0;
+	for (int i = 0; !err && i < 2; i++)
+		/* libbpf sets the probe's semaphore for this process only */
+		err = add_link(t, bpf_program__attach_usdt(progs[i], pid, path, "python",
+							   probes[i], NULL));
+	if (err)
+		return err;
+	t->py_gc_ino = ino;
+	base = strrchr(module, '/') ? strrchr(module, '/') + 1 : module;
+	snprintf(where, sizeof(where), "%s:python:gc__start/done", base);
+	report_add_probe(t->meta, "usdt", where, "the garbage collector's runs");
+	return 0;
 }
 
 void tracer__forget_libc(struct tracer *t)

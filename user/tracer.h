@@ -35,7 +35,8 @@ struct tracer {
 	struct report_meta *meta;	/* probes attached are listed here */
 	bool mutex_probes;		/* pthread_mutex_lock/unlock probes attached */
 	bool py_sampling;		/* the Python samplers (one per CPU) are on */
-	uint64_t py_park_ino;		/* the file whose _PyParkingLot_Park is probed */
+	uint64_t py_park_ino;		/* the file whose _PySemaphore_Wait is probed */
+	uint64_t py_gc_ino;		/* the file whose gc USDT probes are attached */
 	/* tracer__stop()'s threads, one a link, joined by tracer__detach() */
 	bool detaching;
 	pthread_t detacher[TRACER_MAX_LINKS];
@@ -70,6 +71,10 @@ int tracer__attach_py_sampling(struct tracer *t, unsigned int hz);
  * lot wait sleeps: PyMutex waits are named by the mutex.  -ENOENT when
  * the file has no such function (before 3.13). */
 int tracer__attach_py_park(struct tracer *t, pid_t pid, const char *module);
+/* The garbage collector's USDT probes (python:gc__start, gc__done) in
+ * @module, where the build has them (Debian's, not pyenv's): stacks
+ * caught during a collection are marked.  -errno when it has none. */
+int tracer__attach_py_gc(struct tracer *t, pid_t pid, const char *module);
 /* pthread condvar waits (always), pthread_mutex_lock/unlock
  * (@mutex_probes) and pthread_cond_signal (@gil: the GIL's takes and
  * drops signal its condvars) in the libc that @pid maps.  A target without a dynamic libc gets a note, not an error: the

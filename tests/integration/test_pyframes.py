@@ -103,7 +103,9 @@ def check_hog_held_in(label, truth, rep):
     # be more than the 5% the next check allows
     # every stack names its frames "qualname (path:line)": hog's all
     # readable (its code objects live the whole run)
-    bad = [f for e in hog["held_in"] for f in e["python_stack"] if not parse_frame(f)]
+    # (a sample with no frames at all - the thread's start, before its
+    # first frame - is null, not a frame)
+    bad = [f for e in hog["held_in"] for f in e["python_stack"] or [] if not parse_frame(f)]
     assert not bad, "%s: frames not 'qualname (path:line)': %s" % (label, bad[:5])
     assert samples >= 20, "%s: %d held samples for a second of GIL-bound CPU: %s" \
         % (label, samples, hog["held_in"])
@@ -146,6 +148,15 @@ def check_sleeper(label, truth, rep):
         % (label, 100.0 * behind_hog / max(wtotal, 1), sl["waited_for"])
 
 
+def lock_rel(truth):
+    """The lock tests' 3% below the waiter's own clock; from 3.14 a Lock
+    is a PyMutex: it spins and yields before it parks, and each parked
+    wait lets the GIL go and takes it back after the futex returns - both
+    inside the waiter's clock, not in futex(2): 4.4% below was seen on
+    3.15, so 8% there."""
+    return 0.08 if tuple(int(x) for x in truth["python"].split(".")[:2]) >= (3, 14) else 0.03
+
+
 def waiter_lock(label, truth, rep):
     """The lock whose waits began at the waiter's acquire() line, and
     those callers summed (a caller is one native and Python stack pair:
@@ -180,8 +191,9 @@ def check_locks(label, truth, rep):
     # blocking acquire (the lock tests' tolerance: 3% or 2 ms below, a
     # few us above).  The lock phase runs after the hog's: no GIL holder
     # delays the waiter's wake-up inside that clock
-    inside(lk["wait_ns"]["total"], w["wait_ns"], 0.03, 2000000, "%s waiter's lock" % label)
-    inside(caller["wait_ns"], w["wait_ns"], 0.03, 2000000, "%s acquire line's waits" % label)
+    rel = lock_rel(truth)
+    inside(lk["wait_ns"]["total"], w["wait_ns"], rel, 2000000, "%s waiter's lock" % label)
+    inside(caller["wait_ns"], w["wait_ns"], rel, 2000000, "%s acquire line's waits" % label)
     # a take that found the lock held may still get it before sleeping
     # (released in between): up to 10% fewer (as test_gil's nogil check)
     assert 0.9 * w["contended"] <= lk["contended"] <= w["contended"], \
@@ -342,7 +354,7 @@ def check_folded(label, truth, live, export):
     at_acq = [r[2] for r in rows if is_thread(r[0], w_tt) and r[1]
               and at_line(r[1][-1], fns["waiter"], "acquire")]
     # (each line's value rounded to us: up to 1 us more a line)
-    inside(sum(at_acq) * 1000, truth["waiter"]["wait_ns"], 0.03, 2000000,
+    inside(sum(at_acq) * 1000, truth["waiter"]["wait_ns"], lock_rel(truth), 2000000,
            "%s folded lock-wait at the acquire line" % label, slack=20000 + 1000 * len(at_acq))
 
 
@@ -491,3 +503,44 @@ def test_pyframes_numpy_product_waits():
     # the hog and the sleeper still as without it
     check_hog_held_in(py.label, truth, rep)
     check_names(py.label, truth, rep)
+
+
+def has_gc_probes(py):
+    """Does this build carry the USDT probe python:gc__start (Debian's do,
+    pyenv's do not)?  Its name is in the probe notes of the file that
+    holds the interpreter: the executable or a libpython beside it."""
+    exe = os.path.realpath(py.host_exe)
+    libdir = os.path.join(os.path.dirname(os.path.dirname(exe)), "lib")
+    files = [exe] + [os.path.join(libdir, f) for f in os.listdir(libdir)
+                     if f.startswith("libpython3")] if os.path.isdir(libdir) else [exe]
+    for f in files:
+        with open(f, "rb") as fh:
+            if b"gc__start" in fh.read():
+                return True
+    return False
+
+
+@every_python()
+def pyframes_gc_holds_the_gil(py):
+    """The garbage collector named as the holder: a thread that collects
+    cycles most of its time, timed by its own gc.callbacks.  Marked where
+    the build has the USDT probes, and said to be missing where not."""
+    require_root_bpf()
+    rc, out, err, rep = run_traced([], py.argv(workload_py("gc_holder.py")))
+    assert rc == 0, err
+    truth = parse_json_stdout(out)
+    how = rep["gil"]["python_stacks"]["how"]
+    if not has_gc_probes(py):
+        assert "no USDT probes in this build" in how, (py.label, how)
+        raise Skip("%s has no USDT probes: collections cannot be seen" % py.label)
+    assert "garbage collections marked" in how, (py.label, how)
+    t = gil_by_tid(rep)[truth["tid"]]
+    held = sum(e["ns"] for e in t["held_in"])
+    in_gc = sum(e["ns"] for e in t["held_in"]
+                if e["python_stack"] and e["python_stack"][0] == "[garbage collection]")
+    # held_in is sampled (499 Hz: ~300 samples of the thread's 0.6 s):
+    # the collections' share of its held time, against the time its
+    # gc.callbacks measured, within 10% of its held time (a share of
+    # 0.7 over 300 samples has a 2.6% standard error)
+    inside(in_gc, truth["gc_ns"], 0.10 * held / truth["gc_ns"], 0, "%s GC share" % py.label,
+           slack=0.10 * held)
