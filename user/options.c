@@ -303,7 +303,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			if (!env->format || !env->output)
 				argp_error(state, "export needs --format perfetto|csv|svg|folded and -o OUT");
 			if (env->metric && strcmp(env->format, "folded"))
-				argp_error(state, "--metric applies to --format folded only");
+				argp_error(state, "--metric belongs to --format folded (flame graph stacks)");
 			if (env->pid || env->cmd || env->duration > 0 || env->nr_objects)
 				argp_error(state, "export reads a recording: -p, -d, --object and a command "
 					   "belong to 'gilscope record'");
@@ -315,8 +315,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 					   "only", env->json_path ? "--json" : "--top");
 			break;
 		}
-		if (env->format)
-			argp_error(state, "--format belongs to 'gilscope export'");
+		if (env->format || env->metric)
+			argp_error(state, "%s belongs to 'gilscope export'",
+				   env->format ? "--format" : "--metric");
 		if (env->summary && env->nr_objects)
 			argp_error(state, "--summary cannot watch objects: a refcount's lost "
 				   "updates need every write; drop --summary or --object");

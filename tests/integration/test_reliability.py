@@ -400,7 +400,9 @@ def test_report_and_export_say_what_they_do_not_take():
     for args in (["report", "--locks=all", g], ["report", "--no-stacks", g],
                  ["report", "--ringbuf-mb", "4", g], ["report", "--gil=off", g],
                  ["export", g, "--format", "csv", "-o", "/dev/null", "--json", "x.json"],
-                 ["export", g, "--format", "csv", "-o", "/dev/null", "--top", "3"]):
+                 ["export", g, "--format", "csv", "-o", "/dev/null", "--top", "3"],
+                 ["report", "--python-depth=8", g], ["report", "--metric", "gil-held", g],
+                 ["export", g, "--format", "csv", "-o", "/dev/null", "--metric", "gil-held"]):
         r = _gs(*args)
         assert r.returncode == 2 and "belongs to" in r.stderr.splitlines()[0], (args, r.stderr)
     assert _gs("report", "--help").stdout.startswith("Usage: gilscope report ")
