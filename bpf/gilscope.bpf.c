@@ -531,7 +531,11 @@ static __always_inline void py_gil_wait(__u64 cond)
 		return;
 	ts = bpf_ktime_get_ns();
 	emit_py_stack(GS_PY_GIL_WAIT, tid, py_tstate_of(tid), cond, ts);
-	if (g->holder_tid && g->holder_tid != GS_HOLDER_UNKNOWN) {
+	if (g->holder_tid && g->holder_tid != GS_HOLDER_UNKNOWN &&
+	    (g->holder_stack_tid != g->holder_tid ||
+	     ts - g->holder_stack_ts >= GS_HOLDER_STACK_EVERY_NS)) {
+		g->holder_stack_tid = g->holder_tid;
+		g->holder_stack_ts = ts;
 		bpf_probe_read_user(&holder, sizeof(holder), (void *)g->last_holder);
 		emit_py_stack(GS_PY_GIL_HOLDER, g->holder_tid, holder, cond, ts);
 	}

@@ -191,10 +191,17 @@ struct gs_gil_config {
 	/* kept by BPF: the thread whose take of the GIL was seen last, 0
 	 * after a release; GS_HOLDER_UNKNOWN until the first of either */
 	__u32 holder_tid;
-	__u32 pad;
+	/* ... and whose Python stack was read last as a holder's, when:
+	 * one read serves every waiter for GS_HOLDER_STACK_EVERY_NS */
+	__u32 holder_stack_tid;
+	__u64 holder_stack_ts;
 };
 
 #define GS_HOLDER_UNKNOWN	0xffffffffu
+/* A holder's stack is read again for a waiter after this long (or when
+ * the holder changed): 200 threads waking every millisecond would read
+ * it 200 times a millisecond otherwise. */
+#define GS_HOLDER_STACK_EVERY_NS	1000000ULL
 
 enum gs_gil_state {
 	GS_GIL_UNKNOWN = 0,	/* no GIL tracked, or no take/drop seen yet */

@@ -77,9 +77,20 @@ static void end_wait(struct py_thread *t, uint64_t ts, bool count_it)
 	t->seg_since = 0;
 }
 
+/* @t's wait goes on behind @holder running @stack, from @ts. */
+static void stretch(struct py_thread *t, int stack, uint32_t holder, uint64_t ts)
+{
+	close_stretch(t, ts);
+	t->seg_stack = stack;
+	t->seg_holder = holder;
+	t->seg_since = ts;
+}
+
 static void py_stack(struct pystats *p, const struct gs_py_stack_event *e)
 {
 	struct py_thread *t = thread_get(p, e->hdr.tid);
+	uint64_t k;
+	void *v;
 	int id;
 
 	if (!t)
@@ -100,14 +111,22 @@ static void py_stack(struct pystats *p, const struct gs_py_stack_event *e)
 		if (!t->waiting || (t->wait_stack == PY_STACK_NONE && t->wait_since == e->hdr.ts)) {
 			begin_wait(t, e->hdr.ts);
 			t->wait_stack = id;
+			/* behind the holder's stack read last, while it holds */
+			if (!t->seg_since && p->holder && p->holder_stack_tid == p->holder)
+				stretch(t, p->holder_stack, p->holder, e->hdr.ts);
 		}
 		break;
 	case GS_PY_GIL_HOLDER:
+		/* what the holder runs now, for every thread waiting behind it */
+		p->holder_stack = id;
+		p->holder_stack_tid = e->of_tid;
 		begin_wait(t, e->hdr.ts);
-		close_stretch(t, e->hdr.ts);
-		t->seg_stack = id;
-		t->seg_holder = e->of_tid;
-		t->seg_since = e->hdr.ts;
+		for (size_t i = 0; u64map__next(&p->threads, &i, &k, &v);) {
+			struct py_thread *w = v;
+
+			if (w->waiting && (w == t || !w->seg_since || w->seg_holder == e->of_tid))
+				stretch(w, id, e->of_tid, e->hdr.ts);
+		}
 		break;
 	case GS_PY_LOCK_WAIT:
 		/* joined with the futex record of the same call (its ts) */
@@ -144,8 +163,13 @@ void pystats__event(struct pystats *p, const struct gs_event_hdr *e, size_t size
 		futex_wait(p, (const void *)e);
 		break;
 	case GS_EV_GIL_ACQUIRED:
+		p->holder = e->tid;
 		if ((t = u64map__get(&p->threads, e->tid)))
 			end_wait(t, e->ts, true);
+		break;
+	case GS_EV_GIL_RELEASED:
+		if (p->holder == e->tid)
+			p->holder = 0;
 		break;
 	case GS_EV_THREAD_EXIT:
 	case GS_EV_EXEC:
@@ -184,6 +208,7 @@ void pystats__init(struct pystats *p, struct pystacks *stacks)
 {
 	memset(p, 0, sizeof(*p));
 	p->stacks = stacks;
+	p->holder_stack = PY_STACK_NONE;
 }
 
 void pystats__free(struct pystats *p)

@@ -9,10 +9,10 @@
  *   waited_in   the thread's own stack as each wait for the GIL began
  *               (time.sleep's caller, the eval loop after a forced drop),
  *               with the wait's exact length;
- *   waited_for  the holder's stack while it made the thread wait, caught
- *               as the wait began and each time it timed out (asked the
- *               holder to drop): each stretch of the wait goes to the
- *               holder stack caught at its start;
+ *   waited_for  the holder's stack while it made the thread wait, read
+ *               as waits begin and time out (asked the holder to drop),
+ *               at most once a millisecond per holder: each stretch of
+ *               every waiter's wait goes to the holder stack read last;
  *   lock_waited the thread's futex waits (locks, condvars, not the GIL's),
  *               by the Python stack caught as each began.
  */
@@ -56,6 +56,12 @@ struct py_thread {
 
 struct pystats {
 	struct pystacks *stacks;	/* not owned */
+	/* the GIL's holder (as its takes and drops say), and the holder
+	 * stack read last: BPF reads it for one waiter and it serves all
+	 * (GS_HOLDER_STACK_EVERY_NS) */
+	uint32_t holder;
+	int holder_stack;
+	uint32_t holder_stack_tid;
 	struct u64map threads;		/* tid -> struct py_thread */
 	uint64_t records, samples, no_tstate, read_errors, truncated;
 };
