@@ -195,10 +195,15 @@ def check_locks(label, truth, rep):
     inside(lk["wait_ns"]["total"], w["wait_ns"], rel, 2000000, "%s waiter's lock" % label)
     inside(caller["wait_ns"], w["wait_ns"], rel, 2000000, "%s acquire line's waits" % label)
     # a take that found the lock held may still get it before sleeping
-    # (released in between): up to 10% fewer (as test_gil's nogil check)
-    assert 0.9 * w["contended"] <= lk["contended"] <= w["contended"], \
+    # (released in between): up to 10% fewer (as test_gil's nogil check).
+    # From 3.14 (a PyMutex) a woken waiter that finds the mutex taken
+    # again parks again with no other futex call between, and the lock
+    # table counts such back-to-back waits on one address as one
+    # contended acquisition (17 of 20 seen once on 3.14): half there
+    low = 0.5 if lock_rel(truth) > 0.03 else 0.9
+    assert low * w["contended"] <= lk["contended"] <= w["contended"], \
         (label, lk["contended"], w["contended"])
-    assert 0.9 * w["contended"] <= caller["count"] <= w["contended"], \
+    assert low * w["contended"] <= caller["count"] <= w["contended"], \
         (label, caller["count"], w["contended"])
     # the executor's worker waits, idle, for a job from its first job's
     # end to the shutdown: the lock it waits on (its python stack in
