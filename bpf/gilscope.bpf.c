@@ -171,10 +171,10 @@ static __always_inline void submit(void *e)
 	}
 }
 
-#include "summary.bpf.h"
-
 #define GS_PY_READ(dst, len, addr) bpf_probe_read_user((dst), (len), (void *)(addr))
 #include "py_walk.h"
+
+#include "summary.bpf.h"
 
 /*
  * A Python stack caught by the current thread: @of_tid's (its own or the
@@ -194,6 +194,10 @@ static __noinline void emit_py_stack(__u32 kind, __u32 of_tid, __u64 tstate, __u
 	c = bpf_map_lookup_elem(&pys, &tgid);
 	if (!c || !c->depth)
 		return;
+	if (summary) {
+		sum_py_stack(c, kind, of_tid, tstate, ts);
+		return;
+	}
 	e = reserve(sizeof(*e));
 	if (!e)
 		return;
@@ -300,8 +304,9 @@ int futex_enter(struct trace_event_raw_sys_enter *ctx)
 				(struct task_struct *)bpf_get_current_task_btf()));
 			if (!bpf_probe_read_user(c->stack, sizeof(c->stack), (void *)c->sp))
 				c->nr_stack = GS_STACK_WORDS;
-			py_lock_wait(tid, c->uaddr, c->ts);
 		}
+		if (capture_stacks)
+			py_lock_wait(tid, c->uaddr, c->ts);
 	}
 	bpf_map_update_elem(&futex_calls, &tid, c, BPF_ANY);
 	return 0;
@@ -461,16 +466,15 @@ int BPF_KPROBE(cond_signal, void *cond)
 	bpf_probe_read_user(&locked, sizeof(locked), (void *)g->locked);
 	if (locked != (g->switch_cond == (__u64)cond))
 		return 0;
-	if (summary) {
+	if (summary)
 		sum_gil_event(ctx, tid, g, locked);
-	} else {
+	else
 		emit_gil(tid, g, locked, caller);
-		if (locked) {
-			__u64 ts = 0;
+	if (locked) {
+		__u64 ts = 0;
 
-			if (!bpf_probe_read_user(&ts, sizeof(ts), (void *)g->last_holder) && ts)
-				bpf_map_update_elem(&py_tstates, &tid, &ts, BPF_ANY);
-		}
+		if (!bpf_probe_read_user(&ts, sizeof(ts), (void *)g->last_holder) && ts)
+			bpf_map_update_elem(&py_tstates, &tid, &ts, BPF_ANY);
 	}
 	/* who holds it now, for the refcount watchpoints' "with the GIL?" */
 	g->holder_tid = locked ? tid : 0;
@@ -527,7 +531,7 @@ static __always_inline void py_gil_wait(__u64 cond)
 	struct gs_gil_config *g;
 
 	g = bpf_map_lookup_elem(&gils, &tgid);
-	if (!g || g->cond != cond || summary)
+	if (!g || g->cond != cond)
 		return;
 	ts = bpf_ktime_get_ns();
 	emit_py_stack(GS_PY_GIL_WAIT, tid, py_tstate_of(tid), cond, ts);
@@ -570,8 +574,13 @@ int BPF_KPROBE(py_park, void *sema)
 					(void *)sema - GS_PARK_ADDR_BEFORE_SEMA) || !park.addr)
 		return 0;
 	bpf_map_update_elem(&py_parks, &tid, &park, BPF_ANY);
-	if (!summary)
+	if (summary) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(&sum_pymutexes, &park.addr, &one, BPF_NOEXIST);
+	} else {
 		emit_py_stack(GS_PY_PARK, tid, py_tstate_of(tid), park.addr, park.ts);
+	}
 	return 0;
 }
 
@@ -619,7 +628,7 @@ int py_sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct gs_gil_config *g;
 
-	if (stopped || summary)
+	if (stopped)
 		return 0;
 	g = bpf_map_lookup_elem(&gils, &tgid);
 	if (!g || g->holder_tid != tid)

@@ -329,6 +329,51 @@ struct gs_py_stack_event {
 	struct gs_py_frame frames[GS_PY_FRAMES];
 };
 
+/* ---- the Python-stack analysis (py_machine.h), both sides ---- */
+
+/* A stack id that is no stack: no frames, or none could be kept. */
+#define GS_PY_NO_STACK	(~0ULL)
+
+/* What a Python stack's cost is (user/pystats.h says each in full). */
+enum gs_py_cost_kind {
+	GS_PYC_HELD = 0,	/* sampled holding the GIL (count = samples) */
+	GS_PYC_WAITED = 1,	/* its own stack, waiting for the GIL */
+	GS_PYC_WAITED_FOR = 2,	/* the holder's stack, while it waited */
+	GS_PYC_LOCK = 3,	/* its own stack, in a futex wait not the GIL's */
+	GS_PYC_MAX,
+};
+
+/* One thread's wait for the GIL in progress, and its latest lock wait. */
+struct gs_py_tstate {
+	__u8 waiting;
+	__u8 pad[3];
+	__u32 seg_holder;	/* the holder of the stretch begun at seg_since */
+	__u64 wait_stack, wait_since;
+	__u64 seg_stack, seg_since;
+	__u64 lock_stack, lock_ts;	/* the futex wait begun at lock_ts */
+};
+
+/* One GIL's holder, as its takes say, and the holder stack read last. */
+struct gs_py_gil {
+	__u32 holder;
+	__u32 holder_stack_tid;
+	__u64 holder_since;	/* when holder last changed (a take, a drop) */
+	__u64 holder_stack, holder_stack_ts;
+};
+
+/* --summary: the Python costs (key: thread, kind, stack, holder) */
+struct gs_sum_py_key {
+	__u64 stack;		/* a hash of its frames (sum_pystacks' key) */
+	__u32 tid;
+	__u32 holder;		/* GS_PYC_WAITED_FOR: whose stack it is */
+	__u32 which;		/* enum gs_py_cost_kind */
+	__u32 pad;
+};
+
+struct gs_sum_py {
+	__u64 ns, count;
+};
+
 /* GS_EV_THREAD_EXIT / GS_EV_THREAD_RENAME */
 struct gs_thread_event {
 	struct gs_event_hdr hdr;
@@ -478,6 +523,7 @@ struct gs_lock_tstate {
 	__u8 pad[3];
 	__u32 ep_val, ep_owner;
 	__s32 ep_site, cond_site;	/* BPF: the call sites' stack ids */
+	__u64 ep_py, cond_py;		/* BPF: and their Python stacks' */
 	__u64 ep_addr, ep_start, ep_end;
 	__u64 pend_addr, pend_ts;
 	__u64 cond, cond_mutex, cond_start;
@@ -512,6 +558,7 @@ struct gs_sum_caller_key {
 	__u64 addr;
 	__s32 stackid;
 	__u32 pad;
+	__u64 py;		/* the Python stack's id, or GS_PY_NO_STACK */
 };
 
 struct gs_sum_caller {
@@ -528,6 +575,7 @@ struct gs_sum_thread {
 	struct gs_gil_thread_figs gil;
 	struct gs_lock_tstate ls;
 	struct gs_gil_tstate gs;
+	struct gs_py_tstate py;
 	char comm[GS_COMM_LEN];		/* its last name, when it changed or exited */
 	__u8 named;
 	__u8 pad[7];
@@ -539,6 +587,11 @@ enum gs_counter {
 	GS_CNT_STACK_ERR = 1,	/* user stack could not be read */
 	GS_CNT_SUM_EVENTS = 2,	/* --summary: events aggregated in BPF */
 	GS_CNT_SUM_FULL = 3,	/* --summary: a map was full, an update dropped */
+	/* --summary: Python stacks read in BPF, and how they ended */
+	GS_CNT_PY_STACKS = 4,
+	GS_CNT_PY_NO_TSTATE = 5,
+	GS_CNT_PY_READ_ERR = 6,
+	GS_CNT_PY_TRUNCATED = 7,
 	GS_CNT_MAX,
 };
 

@@ -17,6 +17,7 @@
 #define SUMMARY_BPF_H
 
 #include "machine.h"
+#include "py_walk.h"
 
 /* User space sets the traced window (CLOCK_MONOTONIC ns): events outside
  * it are not counted, as the streamed analysis drops them. */
@@ -28,6 +29,8 @@ struct gs_hist sum_zero_hist;
 struct gs_lock_figs sum_zero_lock;
 struct gs_sum_caller sum_zero_caller;
 struct gs_sum_thread sum_zero_thread;
+struct gs_sum_py sum_zero_py;
+struct gs_py_gil sum_zero_pygil;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -78,6 +81,43 @@ struct {
 	__type(value, struct gs_gil_figs);
 } sum_gils SEC(".maps");
 
+/* Python stacks, by a hash of their frames (an id user space names at
+ * its ticks, while the target's code objects can be read): 560 bytes an
+ * entry, allocated as used. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct gs_py_stack_event);
+} sum_pystacks SEC(".maps");
+
+/* The Python costs (py_machine.h): thread, kind, stack, holder. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct gs_sum_py_key);
+	__type(value, struct gs_sum_py);
+} sum_py SEC(".maps");
+
+/* The PyMutexes parked on (key: address), for user space to name their
+ * Python type at its ticks, as the stream's GS_PY_PARK records do. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} sum_pymutexes SEC(".maps");
+
+/* Each interpreter's GIL as the Python analysis sees it (key: tgid). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GS_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct gs_py_gil);
+} sum_pygils SEC(".maps");
+
 static __always_inline bool sum_in_window(__u64 ts)
 {
 	return ts >= sum_from_ts && ts <= sum_until_ts;
@@ -122,9 +162,9 @@ static __noinline void sum_hist_add(__u32 kind, __u64 id, __u64 v)
 
 /* The call site of a wait that starts now: its stack id, and the stack
  * words stackfix.c needs, kept from the first wait seen there. */
-static __noinline __s32 sum_wait_site(void *ctx, __u64 addr)
+static __noinline __s32 sum_wait_site(void *ctx, __u64 addr, __u64 py)
 {
-	struct gs_sum_caller_key key = { .addr = addr, .stackid = -1 };
+	struct gs_sum_caller_key key = { .addr = addr, .stackid = -1, .py = py };
 	struct gs_sum_caller *c;
 	__u64 sp;
 
@@ -150,8 +190,26 @@ static __noinline __s32 sum_wait_site(void *ctx, __u64 addr)
 /* ---- the state machines' hooks (machine.h), on this side ---- */
 
 struct gs_env {
-	void *ctx;	/* the probe's: stack ids of call sites */
+	void *ctx;			/* the probe's: stack ids of call sites */
+	struct gs_sum_thread *t;	/* the thread stepping, and its event */
+	const struct gs_step *e;
 };
+
+static __always_inline void gs_py_add(struct gs_env *env, __u32 tid, int which, __u64 stack,
+				      __u32 holder, __u64 ns, __u64 count)
+{
+	struct gs_sum_py_key key = {
+		.stack = stack, .tid = tid, .holder = holder, .which = which,
+	};
+	struct gs_sum_py *v = sum_get(&sum_py, &key, &sum_zero_py);
+
+	if (!v)
+		return;
+	__sync_fetch_and_add(&v->ns, ns);
+	__sync_fetch_and_add(&v->count, count);
+}
+
+#include "py_machine.h"
 
 #define GS_FN static __noinline
 /* other CPUs' threads update the same lock's entry */
@@ -181,21 +239,30 @@ static __always_inline void gs_gil_span(struct gs_env *env, struct gs_gil_thread
 static __always_inline void gs_site_take(struct gs_env *env, struct gs_lock_tstate *s,
 					 int which, __u64 addr)
 {
-	__s32 id = sum_wait_site(env->ctx, addr);
+	/* the Python stack caught at this very futex call's entry (a cond
+	 * wait's site is its first futex wait's) */
+	__u64 py = env->t->py.lock_ts == env->e->ts ? env->t->py.lock_stack : GS_PY_NO_STACK;
+	__s32 id = sum_wait_site(env->ctx, addr, py);
 
-	if (which == GS_SITE_EP)
+	if (which == GS_SITE_EP) {
 		s->ep_site = id;
-	else
+		s->ep_py = py;
+	} else {
 		s->cond_site = id;
+		s->cond_py = py;
+	}
 }
 
 static __always_inline void gs_site_clear(struct gs_env *env, struct gs_lock_tstate *s,
 					  int which)
 {
-	if (which == GS_SITE_EP)
+	if (which == GS_SITE_EP) {
 		s->ep_site = -1;
-	else
+		s->ep_py = GS_PY_NO_STACK;
+	} else {
 		s->cond_site = -1;
+		s->cond_py = GS_PY_NO_STACK;
+	}
 }
 
 static __always_inline void gs_site_add(struct gs_env *env, struct gs_lock_tstate *s,
@@ -203,6 +270,7 @@ static __always_inline void gs_site_add(struct gs_env *env, struct gs_lock_tstat
 {
 	struct gs_sum_caller_key key = {
 		.addr = addr, .stackid = which == GS_SITE_EP ? s->ep_site : s->cond_site,
+		.py = which == GS_SITE_EP ? s->ep_py : s->cond_py,
 	};
 	struct gs_sum_caller *c = sum_get(&sum_callers, &key, &sum_zero_caller);
 
@@ -243,11 +311,120 @@ static __always_inline struct gs_gil_tstate *gs_gil_tstate_of(struct gs_env *env
 
 /* ---- the probes' entry points ---- */
 
+/* The Python analysis's share of an event (py_machine.h), for
+ * interpreters whose stacks are read (an entry in "pys"). */
+static __always_inline void sum_py_event(struct gs_env *env, struct gs_sum_thread *t,
+					 __u32 tgid, const struct gs_step *e)
+{
+	struct gs_py_gil *pg;
+
+	switch (e->type) {
+	case GS_EV_GIL_ACQUIRED:
+	case GS_EV_GIL_RELEASED:
+		if (!bpf_map_lookup_elem(&pys, &tgid))
+			return;
+		pg = sum_get(&sum_pygils, &tgid, &sum_zero_pygil);
+		if (!pg)
+			return;
+		if (e->type == GS_EV_GIL_ACQUIRED)
+			gs_py_gil_taken(env, &t->py, pg, e->tid, e->ts);
+		else
+			gs_py_gil_dropped(pg, e->tid, e->ts);
+		break;
+	case GS_EV_FUTEX_WAIT:
+		gs_py_futex_wait(env, &t->py, e->tid, e->ts, e->end_ts);
+		break;
+	case GS_EV_THREAD_EXIT:
+		gs_py_thread_gone(env, &t->py, e->tid, e->ts);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The id of the frames in @s: a hash, never GS_PY_NO_STACK; the stack is
+ * kept under it by the first thread that reads it. */
+static __always_inline __u64 sum_py_hash(const struct gs_py_stack_event *s)
+{
+	__u64 h = 1469598103934665603ULL ^ (s->flags & GS_PY_IN_GC) ^ (__u64)s->nr_frames << 8;
+
+	for (int i = 0; i < GS_PY_FRAMES; i++) {
+		h = (h ^ s->frames[i].code) * 1099511628211ULL;
+		h = (h ^ s->frames[i].instr) * 1099511628211ULL;
+	}
+	return h == GS_PY_NO_STACK ? h - 1 : h;
+}
+
+/*
+ * --summary's emit_py_stack(): the stack walked, kept by its hash, and
+ * given to the Python analysis.  A wait's later timed waits are not
+ * walked again: the analysis keeps the first's.
+ *
+ * It is walked into a ring-buffer reservation, discarded after, not
+ * into a per-CPU scratch entry: a uprobe's program can be preempted, and
+ * the sampler's (a timer interrupt) can cut into it on the same CPU;
+ * either would write over a shared entry mid-walk (seen: frames that
+ * name nothing).  A discarded record wakes no one and costs no copy.
+ */
+static __noinline void sum_py_stack(const struct gs_py_config *c, __u32 kind, __u32 of_tid,
+				    __u64 tstate, __u64 ts)
+{
+	__u64 id = bpf_get_current_pid_tgid(), stack = GS_PY_NO_STACK;
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct gs_env env = { 0 };
+	struct gs_py_stack_event *s;
+	struct gs_sum_thread *t;
+	struct gs_py_gil *pg;
+
+	if (kind == GS_PY_PARK || !sum_in_window(ts))
+		return;
+	t = sum_get(&sum_threads, &tid, &sum_zero_thread);
+	pg = sum_get(&sum_pygils, &tgid, &sum_zero_pygil);
+	if (!t || !pg)
+		return;
+	if (kind == GS_PY_GIL_WAIT && t->py.waiting)
+		s = NULL;
+	else if (!(s = bpf_ringbuf_reserve(&events, sizeof(*s), 0)))
+		count(GS_CNT_SUM_FULL);	/* no room to read it: said as a table's */
+	if (s) {
+		__builtin_memset(s->frames, 0, sizeof(s->frames));
+		s->flags = tstate ? 0 : GS_PY_NO_TSTATE;
+		if (bpf_map_lookup_elem(&py_gc, &of_tid))
+			s->flags |= GS_PY_IN_GC;
+		s->nr_frames = tstate ? gs_py_walk(c, tstate, s->frames, &s->flags) : 0;
+		count(GS_CNT_PY_STACKS);
+		if (s->flags & GS_PY_NO_TSTATE)
+			count(GS_CNT_PY_NO_TSTATE);
+		if (s->flags & GS_PY_READ_ERR)
+			count(GS_CNT_PY_READ_ERR);
+		if (s->flags & GS_PY_TRUNCATED)
+			count(GS_CNT_PY_TRUNCATED);
+		if (s->nr_frames || (s->flags & GS_PY_IN_GC)) {
+			stack = sum_py_hash(s);
+			s->hdr.type = GS_EV_PY_STACK;
+			s->hdr.tid = tid;
+			s->hdr.ts = ts;
+			s->kind = kind;
+			s->of_tid = of_tid;
+			s->addr = 0;
+			s->tstate = tstate;
+			if (bpf_map_update_elem(&sum_pystacks, &stack, s, BPF_NOEXIST) &&
+			    !bpf_map_lookup_elem(&sum_pystacks, &stack)) {
+				count(GS_CNT_SUM_FULL);
+				stack = GS_PY_NO_STACK;
+			}
+		}
+		bpf_ringbuf_discard(s, BPF_RB_NO_WAKEUP);
+	}
+	env.t = t;
+	gs_py_stack(&env, &t->py, pg, tid, kind, of_tid, stack, ts);
+}
+
 /* One event of the current thread: both analyses step on it. */
 static __noinline void sum_event(void *ctx, const struct gs_step *e)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, tid = e->tid;
-	struct gs_env env = { .ctx = ctx };
+	struct gs_env env = { .ctx = ctx, .e = e };
 	struct gs_gil_config *gc = NULL;
 	struct gs_sum_thread *t;
 	struct gs_gil_figs *g = NULL;
@@ -257,6 +434,7 @@ static __noinline void sum_event(void *ctx, const struct gs_step *e)
 	t = sum_get(&sum_threads, &tid, &sum_zero_thread);
 	if (!t)
 		return;
+	env.t = t;
 	count(GS_CNT_SUM_EVENTS);
 	/* the GIL's entry is made by user space, with the switch interval:
 	 * none, no GIL analysis (and a mutex call never looks) */
@@ -265,6 +443,7 @@ static __noinline void sum_event(void *ctx, const struct gs_step *e)
 		g = gc ? bpf_map_lookup_elem(&sum_gils, &tgid) : NULL;
 	}
 	gs_sum_step(&env, t, g, gc ? gc->mutex : 0, gc ? gc->cond : 0, e);
+	sum_py_event(&env, t, tgid, e);
 }
 
 /* A futex call returned; @c is its entry record. */

@@ -191,7 +191,7 @@ const char *names__pylock(struct names *n, uint64_t mutex)
 }
 
 /* A PyMutex parked on: which Python lock it is, looked up once. */
-static void note_pylock(struct names *n, uint64_t mutex)
+void names__note_pylock(struct names *n, uint64_t mutex)
 {
 	char buf[32];
 
@@ -246,7 +246,7 @@ void names__note_event(struct names *n, const struct gs_event_hdr *e, size_t siz
 		names__thread(n, p->of_tid);
 		note_pythread(n, p->of_tid, e->ts);
 		if (p->kind == GS_PY_PARK)
-			note_pylock(n, p->addr);
+			names__note_pylock(n, p->addr);
 		break;
 	}
 	case GS_EV_GIL_ACQUIRED:

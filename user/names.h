@@ -41,6 +41,9 @@ const char *names__pyframe(struct names *n, uint64_t code, uint64_t instr);
 const char *names__pythread(struct names *n, uint32_t tid);
 /* "threading.Lock" or "threading.RLock" for a PyMutex parked on, or NULL. */
 const char *names__pylock(struct names *n, uint64_t mutex);
+/* @mutex is a PyMutex a thread parked on: its Python type is read now,
+ * once (names__pylock() gives it), while the object is alive. */
+void names__note_pylock(struct names *n, uint64_t mutex);
 /* Reads the Python thread names again (live): at the stop, so that the
  * report has the names threads have then. */
 void names__refresh_pythreads(struct names *n);

@@ -5,6 +5,22 @@
 #include "events.h"
 #include "pystats.h"
 
+/* ---- the analysis (py_machine.h), on this side ---- */
+
+struct gs_env {
+	struct pystats *p;
+};
+
+/* BPF's stack ids are 64-bit, ours small: GS_PY_NO_STACK is
+ * PY_STACK_NONE either way. */
+static void gs_py_add(struct gs_env *env, __u32 tid, int which, __u64 stack, __u32 holder,
+		      __u64 ns, __u64 count)
+{
+	pystats__add(env->p, tid, which, (int)(int64_t)stack, holder, ns, count);
+}
+
+#include "py_machine.h"
+
 static struct py_thread *thread_get(struct pystats *p, uint32_t tid)
 {
 	struct py_thread *t = u64map__get(&p->threads, tid);
@@ -15,7 +31,7 @@ static struct py_thread *thread_get(struct pystats *p, uint32_t tid)
 	if (!t)
 		return NULL;
 	t->tid = tid;
-	t->wait_stack = t->seg_stack = t->lock_stack = PY_STACK_NONE;
+	gs_py_tstate_init(&t->m);
 	if (u64map__set(&p->threads, tid, t)) {
 		free(t);
 		return NULL;
@@ -47,50 +63,37 @@ static void add(struct py_costs *c, int stack, uint32_t tid, uint64_t ns, uint64
 	c->v[c->nr++] = (struct py_cost){ .stack = stack, .tid = tid, .ns = ns, .count = count };
 }
 
-/* A wait's stretch since the last holder stack ends at @ts. */
-static void close_stretch(struct py_thread *t, uint64_t ts)
+void pystats__add(struct pystats *p, uint32_t tid, int which, int stack, uint32_t holder,
+		  uint64_t ns, uint64_t count)
 {
-	if (t->seg_since && ts > t->seg_since)
-		add(&t->waited_for, t->seg_stack, t->seg_holder, ts - t->seg_since, 1);
-	t->seg_since = 0;
-}
+	struct py_thread *t = thread_get(p, tid);
 
-static void begin_wait(struct py_thread *t, uint64_t ts)
-{
-	if (t->waiting)
+	if (!t)
 		return;
-	t->waiting = 1;
-	t->wait_stack = PY_STACK_NONE;
-	t->wait_since = ts;
-	t->seg_since = 0;
-}
-
-static void end_wait(struct py_thread *t, uint64_t ts, bool count_it)
-{
-	if (!t->waiting)
-		return;
-	if (count_it) {
-		add(&t->waited, t->wait_stack, 0, ts > t->wait_since ? ts - t->wait_since : 0, 1);
-		close_stretch(t, ts);
+	switch (which) {
+	case GS_PYC_HELD:
+		p->samples += count;
+		t->samples += count;
+		add(&t->held, stack, 0, ns, count);
+		break;
+	case GS_PYC_WAITED:
+		add(&t->waited, stack, 0, ns, count);
+		break;
+	case GS_PYC_WAITED_FOR:
+		add(&t->waited_for, stack, holder, ns, count);
+		break;
+	case GS_PYC_LOCK:
+		add(&t->lock_waited, stack, 0, ns, count);
+		break;
+	default:
+		break;
 	}
-	t->waiting = 0;
-	t->seg_since = 0;
-}
-
-/* @t's wait goes on behind @holder running @stack, from @ts. */
-static void stretch(struct py_thread *t, int stack, uint32_t holder, uint64_t ts)
-{
-	close_stretch(t, ts);
-	t->seg_stack = stack;
-	t->seg_holder = holder;
-	t->seg_since = ts;
 }
 
 static void py_stack(struct pystats *p, const struct gs_py_stack_event *e)
 {
 	struct py_thread *t = thread_get(p, e->hdr.tid);
-	uint64_t k;
-	void *v;
+	struct gs_env env = { p };
 	int id;
 
 	if (!t)
@@ -100,57 +103,13 @@ static void py_stack(struct pystats *p, const struct gs_py_stack_event *e)
 	p->read_errors += !!(e->flags & GS_PY_READ_ERR);
 	p->truncated += !!(e->flags & GS_PY_TRUNCATED);
 	id = pystacks__intern(p->stacks, e);
-	switch (e->kind) {
-	case GS_PY_SAMPLE:
-		p->samples++;
-		t->samples++;
-		add(&t->held, id, 0, 0, 1);
-		break;
-	case GS_PY_GIL_WAIT:
-		/* the first of a wait's timed waits says where it waits */
-		if (!t->waiting || (t->wait_stack == PY_STACK_NONE && t->wait_since == e->hdr.ts)) {
-			begin_wait(t, e->hdr.ts);
-			t->wait_stack = id;
-			/* behind the holder's stack read last, while it holds */
-			if (!t->seg_since && p->holder && p->holder_stack_tid == p->holder)
-				stretch(t, p->holder_stack, p->holder, e->hdr.ts);
-		}
-		break;
-	case GS_PY_GIL_HOLDER:
-		/* what the holder runs now, for every thread waiting behind it */
-		p->holder_stack = id;
-		p->holder_stack_tid = e->of_tid;
-		begin_wait(t, e->hdr.ts);
-		for (size_t i = 0; u64map__next(&p->threads, &i, &k, &v);) {
-			struct py_thread *w = v;
-
-			if (w->waiting && (w == t || !w->seg_since || w->seg_holder == e->of_tid))
-				stretch(w, id, e->of_tid, e->hdr.ts);
-		}
-		break;
-	case GS_PY_LOCK_WAIT:
-		/* joined with the futex record of the same call (its ts) */
-		t->lock_stack = id;
-		t->lock_ts = e->hdr.ts;
-		break;
-	default:
-		break;
-	}
-}
-
-static void futex_wait(struct pystats *p, const struct gs_futex_wait_event *w)
-{
-	struct py_thread *t = u64map__get(&p->threads, w->f.hdr.tid);
-
-	if (!t || !t->lock_ts || t->lock_ts != w->f.hdr.ts)
-		return;
-	add(&t->lock_waited, t->lock_stack, 0,
-	    w->f.end_ts > w->f.hdr.ts ? w->f.end_ts - w->f.hdr.ts : 0, 1);
-	t->lock_ts = 0;
+	gs_py_stack(&env, &t->m, &p->gil, e->hdr.tid, e->kind, e->of_tid,
+		    (__u64)(int64_t)id, e->hdr.ts);
 }
 
 void pystats__event(struct pystats *p, const struct gs_event_hdr *e, size_t size)
 {
+	struct gs_env env = { p };
 	struct py_thread *t;
 
 	if (size != gs_event_size(e->type))
@@ -160,22 +119,23 @@ void pystats__event(struct pystats *p, const struct gs_event_hdr *e, size_t size
 		py_stack(p, (const void *)e);
 		break;
 	case GS_EV_FUTEX_WAIT:
-		futex_wait(p, (const void *)e);
+		if ((t = u64map__get(&p->threads, e->tid))) {
+			const struct gs_futex_wait_event *w = (const void *)e;
+
+			gs_py_futex_wait(&env, &t->m, e->tid, w->f.hdr.ts, w->f.end_ts);
+		}
 		break;
 	case GS_EV_GIL_ACQUIRED:
-		p->holder = e->tid;
-		if ((t = u64map__get(&p->threads, e->tid)))
-			end_wait(t, e->ts, true);
+		t = u64map__get(&p->threads, e->tid);
+		gs_py_gil_taken(&env, t ? &t->m : NULL, &p->gil, e->tid, e->ts);
 		break;
 	case GS_EV_GIL_RELEASED:
-		if (p->holder == e->tid)
-			p->holder = 0;
+		gs_py_gil_dropped(&p->gil, e->tid, e->ts);
 		break;
 	case GS_EV_THREAD_EXIT:
 	case GS_EV_EXEC:
-		/* a wait that never ended in a take: not a GIL wait's length */
 		if ((t = u64map__get(&p->threads, e->tid)))
-			end_wait(t, e->ts, false);
+			gs_py_thread_gone(&env, &t->m, e->tid, e->ts);
 		break;
 	default:
 		break;
@@ -208,7 +168,7 @@ void pystats__init(struct pystats *p, struct pystacks *stacks)
 {
 	memset(p, 0, sizeof(*p));
 	p->stacks = stacks;
-	p->holder_stack = PY_STACK_NONE;
+	gs_py_gil_init(&p->gil);
 }
 
 void pystats__free(struct pystats *p)

@@ -12,7 +12,8 @@
  *   waited_for  the holder's stack while it made the thread wait, read
  *               as waits begin and time out (asked the holder to drop),
  *               at most once a millisecond per holder: each stretch of
- *               every waiter's wait goes to the holder stack read last;
+ *               a waiter's wait goes to the holder stack read last when
+ *               the stretch began (py_machine.h says how closely);
  *   lock_waited the thread's futex waits (locks, condvars, not the GIL's),
  *               by the Python stack caught as each began.
  */
@@ -23,6 +24,7 @@
 #include <stdint.h>
 #include "pystacks.h"
 #include "u64map.h"
+#include "gilscope.h"
 
 struct gs_event_hdr;
 
@@ -42,32 +44,23 @@ struct py_thread {
 	struct py_costs held, waited, waited_for;
 	struct py_costs lock_waited;	/* futex waits (not the GIL's), by its stack */
 	uint64_t samples;		/* on-CPU samples holding the GIL */
-	/* the wait for the GIL in progress */
-	uint8_t waiting;
-	int wait_stack;
-	uint64_t wait_since;
-	int seg_stack;			/* the holder stack of the stretch begun at seg_since */
-	uint32_t seg_holder;
-	uint64_t seg_since;
-	/* the futex wait begun at lock_ts, whose stack is lock_stack */
-	int lock_stack;
-	uint64_t lock_ts;
+	struct gs_py_tstate m;		/* the analysis's state (py_machine.h) */
 };
 
 struct pystats {
 	struct pystacks *stacks;	/* not owned */
-	/* the GIL's holder (as its takes and drops say), and the holder
-	 * stack read last: BPF reads it for one waiter and it serves all
-	 * (GS_HOLDER_STACK_EVERY_NS) */
-	uint32_t holder;
-	int holder_stack;
-	uint32_t holder_stack_tid;
+	struct gs_py_gil gil;		/* the GIL's holder, and its stack read last */
 	struct u64map threads;		/* tid -> struct py_thread */
 	uint64_t records, samples, no_tstate, read_errors, truncated;
 };
 
 void pystats__init(struct pystats *p, struct pystacks *stacks);
 void pystats__event(struct pystats *p, const struct gs_event_hdr *e, size_t size);
+/* Adds a cost to thread @tid's row (@which: enum gs_py_cost_kind;
+ * @stack: a pystacks id, PY_STACK_NONE for none): what the analysis
+ * does, and what --summary's reader does with BPF's tables. */
+void pystats__add(struct pystats *p, uint32_t tid, int which, int stack, uint32_t holder,
+		  uint64_t ns, uint64_t count);
 /* The thread's row, or NULL when no Python stack of it was seen. */
 struct py_thread *pystats__thread(const struct pystats *p, uint32_t tid);
 /* Sorts @c by ns, largest first (ties by count, then stack id). */

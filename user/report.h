@@ -59,7 +59,7 @@ struct report_meta {
 	char gil_note[256];		/* why there is no GIL section, if a Python */
 	/* how Python stacks were read ("" when not: no CPython), or why
 	 * not; and the sampling rate of the holder's stacks (0: none) */
-	char py_stacks[200];
+	char py_stacks[256];
 	unsigned int py_sample_hz;
 	/* the programs the target exec'd, in order: the name before each,
 	 * the file it exec'd (the report is of the last; GIL and process

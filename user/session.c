@@ -83,6 +83,8 @@ int session__prepare(struct session *s, const struct env *env)
  * samples for a 1 s hold to be attributed within a few percent, at a
  * cost of a walk of its frames (microseconds) each. */
 #define PY_SAMPLE_HZ	499
+/* --summary names its Python stacks this often, while they can be read */
+#define PY_NAME_EVERY_NS	250000000ULL
 
 /*
  * A CPython's Python stacks: its frame layout into BPF, the holder
@@ -103,11 +105,6 @@ static void attach_python(struct session *s)
 	s->py = NULL;
 	if (!g->runtime)
 		return;		/* gildemo: no Python code to name */
-	if (s->env->summary) {
-		snprintf(meta->py_stacks, sizeof(meta->py_stacks), "not read: --summary keeps "
-			 "no stacks (stream or record to see Python code)");
-		return;
-	}
 	if (!s->env->py_depth) {
 		snprintf(meta->py_stacks, sizeof(meta->py_stacks), "not read (--python-depth=0)");
 		return;
@@ -134,10 +131,11 @@ static void attach_python(struct session *s)
 	/* libbpf explains a build without USDT notes on its own: quietly */
 	gc = !tracer__attach_py_gc(&s->tr, pid, g->module);
 	snprintf(meta->py_stacks, sizeof(meta->py_stacks), "%u frames deep where threads "
-		 "wait or are asked to drop the GIL; the holder sampled on CPU at %u Hz%s%s",
+		 "wait or are asked to drop the GIL; the holder sampled on CPU at %u Hz%s%s%s",
 		 c.depth, PY_SAMPLE_HZ, err ? "" : "; PyMutex waits named by the mutex",
 		 gc ? "; garbage collections marked (USDT)" :
-		      "; garbage collections not seen (no USDT probes in this build)");
+		      "; garbage collections not seen (no USDT probes in this build)",
+		 s->env->summary ? "; summed in BPF by stack" : "");
 	if (s->names)
 		names__set_pyread(s->names, s->py);
 }
@@ -483,6 +481,11 @@ void session__run(struct session *s)
 			break;
 		}
 		analysis__flush(&s->an);
+		/* a summary's Python stacks are named while the code can be read */
+		if (env->summary && s->py && now_ns() - s->py_named_at > PY_NAME_EVERY_NS) {
+			summary__name_py(&s->tr, s->names, &s->py_named);
+			s->py_named_at = now_ns();
+		}
 		if (s->wr && now_ns() - last_flush > 1000000000ULL) {
 			gst_writer__flush(s->wr);	/* a second of events is safe on disk */
 			last_flush = now_ns();
@@ -515,6 +518,8 @@ int session__stop(struct session *s)
 	s->until = meta->end_ts;
 	if (env->summary)
 		summary__end(&s->tr, meta);
+	if (env->summary && s->py)
+		summary__name_py(&s->tr, s->names, &s->py_named);
 	if (meta->sn_mem)
 		meta->sn_mem = !proc_read_mem(pid, meta->gil.switch_number, &meta->sn_end,
 					      sizeof(meta->sn_end));
@@ -593,6 +598,7 @@ void session__free(struct session *s)
 	pyread__free(s->py);
 	symbolizer__free(s->sym);
 	inflight__free(&s->pre);
+	u64map__free(&s->py_named);
 	free(s->meta);
 	memset(s, 0, sizeof(*s));
 }

@@ -64,6 +64,8 @@ struct session {
 	bool stopping;			/* tracing stopped: execs are let go only */
 	bool watch_gone;		/* --object's watchpoints removed at an exec */
 	struct inflight pre;		/* futex waits in progress at attach */
+	struct u64map py_named;		/* --summary: Python stacks named so far */
+	uint64_t py_named_at;		/* ... when last */
 };
 
 /* Every phase returns 0 or -errno after printing one line. */

@@ -13,6 +13,7 @@
 #include "summary.h"
 #include "summary_tables.h"
 #include "tracer.h"
+#include "u64map.h"
 #include "gilscope.h"	/* the skeleton's map value types */
 #include "gilscope.skel.h"
 
@@ -46,6 +47,7 @@ int summary__begin(struct tracer *tr, pid_t pid, const struct report_meta *m)
 	t->gil.first_ts = t->gs.since = m->start_ts;
 	t->gs.seen = 1;
 	t->ls.ep_site = t->ls.cond_site = -1;
+	t->ls.ep_py = t->ls.cond_py = GS_PY_NO_STACK;
 	if (!proc_threads(pid, &tids, &nr)) {
 		for (size_t i = 0; i < nr && !err; i++) {
 			key = tids[i];
@@ -126,6 +128,34 @@ void summary__end(struct tracer *tr, const struct report_meta *m)
 	tr->skel->data->sum_until_ts = m->end_ts;
 }
 
+void summary__name_py(struct tracer *tr, struct names *names, struct u64map *seen)
+{
+	int fd = bpf_map__fd(tr->skel->maps.sum_pystacks);
+	struct gs_py_stack_event *e = malloc(sizeof(*e));
+	__u64 key, *prev = NULL;
+
+	if (!e)
+		return;
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		prev = &key;
+		if (u64map__get(seen, key) || bpf_map_lookup_elem(fd, &key, e))
+			continue;
+		for (uint32_t i = 0; i < e->nr_frames && i < GS_PY_FRAMES; i++)
+			names__pyframe(names, e->frames[i].code, e->frames[i].instr);
+		names__thread(names, e->of_tid);
+		if (u64map__set(seen, key, (void *)1))
+			break;
+	}
+	free(e);
+	fd = bpf_map__fd(tr->skel->maps.sum_pymutexes);
+	prev = NULL;
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		prev = &key;
+		names__note_pylock(names, key);
+	}
+	names__refresh_pythreads(names);
+}
+
 struct reader {
 	struct tracer *tr;
 	struct analysis *a;
@@ -133,7 +163,58 @@ struct reader {
 	struct names *names;
 	struct gs_futex_wait_event *w;	/* scratch: a call site's frames */
 	struct gs_sum_caller *site;	/* scratch: a call site's entry */
+	struct u64map py_ids;		/* BPF's Python stack id -> pystacks id + 1 */
 };
+
+/* The pystacks id of BPF's Python stack @key (PY_STACK_NONE: none). */
+static int py_id(struct reader *r, __u64 key)
+{
+	return key == GS_PY_NO_STACK ? PY_STACK_NONE
+				     : (int)(uintptr_t)u64map__get(&r->py_ids, key) - 1;
+}
+
+/* BPF's Python stacks, interned as the stream's are. */
+static int read_pystacks(struct reader *r)
+{
+	int fd = bpf_map__fd(r->tr->skel->maps.sum_pystacks);
+	struct gs_py_stack_event *e = malloc(sizeof(*e));
+	__u64 key, *prev = NULL;
+	int err = 0, id;
+
+	if (!e)
+		return -ENOMEM;
+	while (!err && !bpf_map_get_next_key(fd, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, e))
+			continue;
+		id = pystacks__intern(&r->a->pystacks, e);
+		if (id != PY_STACK_NONE)
+			err = u64map__set(&r->py_ids, key, (void *)(uintptr_t)(id + 1));
+	}
+	free(e);
+	return err;
+}
+
+/* The Python costs, into the stream's tables. */
+static int read_py(struct reader *r)
+{
+	int fd = bpf_map__fd(r->tr->skel->maps.sum_py);
+	struct gs_sum_py_key key, *prev = NULL;
+	struct gs_sum_py v;
+	struct pystats *p = &r->a->py;
+
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &v))
+			pystats__add(p, key.tid, key.which, py_id(r, key.stack), key.holder,
+				     v.ns, v.count);
+	}
+	p->records = tracer__counter(r->tr, GS_CNT_PY_STACKS, NULL, 0);
+	p->no_tstate = tracer__counter(r->tr, GS_CNT_PY_NO_TSTATE, NULL, 0);
+	p->read_errors = tracer__counter(r->tr, GS_CNT_PY_READ_ERR, NULL, 0);
+	p->truncated = tracer__counter(r->tr, GS_CNT_PY_TRUNCATED, NULL, 0);
+	return 0;
+}
 
 /* The frames of call site @key into r->w: the stack id's, repaired with
  * the stack words kept in @site (NULL: none) as a streamed wait's are
@@ -237,7 +318,8 @@ static int read_callers(struct reader *r)
 			continue;
 		site_frames(r, &key, r->site);
 		err = summary_tables__caller(r->a, key.addr, (const uint64_t *)r->w->frames,
-					     r->w->nr_frames, r->site->count, r->site->wait_ns);
+					     r->w->nr_frames, py_id(r, key.py), r->site->count,
+					     r->site->wait_ns);
 	}
 	return err;
 }
@@ -266,12 +348,15 @@ int summary__read(struct tracer *tr, pid_t pid, struct report_meta *m,
 		err = read_locks(&r);
 		err = err ?: read_threads(&r);
 		err = err ?: read_hists(&r);
+		err = err ?: read_pystacks(&r);
 		err = err ?: read_callers(&r);
+		err = err ?: read_py(&r);
 	}
 	if (!err)
 		read_gil(&r, pid);
 	free(r.w);
 	free(r.site);
+	u64map__free(&r.py_ids);
 	if (err)
 		fprintf(stderr, "gilscope: reading the summary maps failed: %s\n", strerror(-err));
 	return err;

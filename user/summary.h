@@ -16,6 +16,7 @@ struct names;
 struct report_meta;
 struct symbolizer;
 struct tracer;
+struct u64map;
 
 /* Opens the traced window at m->start_ts: the GIL's entry (with its
  * switch interval) when m->has_gil, and the threads alive now, which have
@@ -29,6 +30,11 @@ int summary__new_gil(struct tracer *tr, pid_t pid, const struct report_meta *m, 
 /* Closes it at m->end_ts: what happens after, while detaching, is not
  * counted. */
 void summary__end(struct tracer *tr, const struct report_meta *m);
+/* Names the Python stacks BPF kept since the last call (@seen: their
+ * ids), while the target's code objects can still be read: called
+ * every few hundred ms while tracing, and at the stop.  Also refreshes
+ * the Python thread names, which no record brings in a summary. */
+void summary__name_py(struct tracer *tr, struct names *names, struct u64map *seen);
 /* Reads the maps into @a (after detaching, before analysis__finish) and
  * the counts of what was aggregated and what did not fit into @m. */
 int summary__read(struct tracer *tr, pid_t pid, struct report_meta *m,

@@ -78,13 +78,13 @@ int summary_tables__hist(struct analysis *a, const struct gs_hist_key *key,
 }
 
 int summary_tables__caller(struct analysis *a, __u64 addr, const uint64_t *frames,
-			   uint32_t nr_frames, __u64 count, __u64 wait_ns)
+			   uint32_t nr_frames, int py_stack, __u64 count, __u64 wait_ns)
 {
 	struct lock_stats *l = lockstats__lock(a->locks, addr);
 
 	if (!l)
 		return -ENOMEM;
-	lockstats__add_caller(l, frames, nr_frames, PY_STACK_NONE, count, wait_ns);
+	lockstats__add_caller(l, frames, nr_frames, py_stack, count, wait_ns);
 	return 0;
 }
 

@@ -28,7 +28,7 @@ int summary_tables__thread(struct analysis *a, struct names *names, __u32 tid,
 int summary_tables__hist(struct analysis *a, const struct gs_hist_key *key,
 			 const struct gs_hist *h);
 int summary_tables__caller(struct analysis *a, __u64 addr, const uint64_t *frames,
-			   uint32_t nr_frames, __u64 count, __u64 wait_ns);
+			   uint32_t nr_frames, int py_stack, __u64 count, __u64 wait_ns);
 void summary_tables__gil(struct analysis *a, const struct gs_gil_figs *v);
 
 #endif

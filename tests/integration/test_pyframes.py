@@ -251,6 +251,18 @@ def pyframes_places_attached_by_pid(py):
     check_places(py.label, truth, rep)
 
 
+@every_python()
+def pyframes_places_in_summary(py):
+    """The same with --summary: the stacks are read and summed in BPF
+    (py_machine.h, the stream's analysis compiled there), named by user
+    space while the run goes on, and checked against the same truth."""
+    require_root_bpf()
+    truth, rep = places_live(py, ["--summary"])
+    assert "summed in BPF" in rep["gil"]["python_stacks"]["how"], \
+        (py.label, rep["gil"]["python_stacks"])
+    check_places(py.label, truth, rep)
+
+
 def recorded(py, d):
     """py_places.py run live with -o: (truth, live report, the recording's path)."""
     f = os.path.join(d, "run.gst")

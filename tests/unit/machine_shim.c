@@ -264,8 +264,8 @@ int shim_read(struct analysis *a, struct names *names, uint64_t *dropped)
 		if (!c->used || !c->count)
 			continue;
 		f = frames_of(c->key.stackid, &nr);
-		err = summary_tables__caller(a, c->key.addr, (const uint64_t *)f, nr, c->count,
-					     c->wait_ns);
+		err = summary_tables__caller(a, c->key.addr, (const uint64_t *)f, nr,
+					     PY_STACK_NONE, c->count, c->wait_ns);
 	}
 	if (sh.has_gil)
 		summary_tables__gil(a, &sh.gil);
