@@ -36,16 +36,20 @@ def main():
         figures[str(nthreads)] = {
             "wall_ns": truth["wall_ns"], "cpu_ns": [t["cpu_ns"] for t in truth["threads"]],
             "held_ns": [t["held_ns"] for t in gts], "acquisitions": [t["acquisitions"] for t in gts],
-            "traced_ns": rep["target"]["duration_ns"]}
+            "traced_ns": rep["target"]["duration_ns"],
+            # which Python code held the GIL and waited (the test suite
+            # checks it is countdown.py's countdown, and main in a join)
+            "code": d.code_summary(rep, tids, "demo/countdown.py")}
         for t in gts:
             dur = rep["target"]["duration_ns"]
-            rows.append((t["tid"], "%.0f%%" % d.pct(t["held_ns"], dur),
+            rows.append((d.who(t), "%.0f%%" % d.pct(t["held_ns"], dur),
                          "%.0f%%" % d.pct(t["waited_ns"], dur), t["acquisitions"],
                          d.ms(t["hold_ns"]["p50"])))
-        d.table(("TID", "HELD", "WAITING", "ACQ", "HOLD-P50"), rows)
+        d.table(("THREAD", "HELD", "WAITING", "ACQ", "HOLD-P50"), rows)
         print("  wall time (the workload's own clock): %s" % d.ms(truth["wall_ns"]))
         if nthreads == 2:
             print(d.timeline(text))
+            d.say_code(rep, tids, tids, "demo/countdown.py")
         print()
     w1, w2 = runs[1][1]["wall_ns"], runs[2][1]["wall_ns"]
     print("One thread: %s.  Two threads, half the work each: %s (%.2fx)."
@@ -53,8 +57,8 @@ def main():
     print("Two cores, yet no faster: the timeline's '#' (holding the GIL) never")
     print("overlap - each thread runs a switch interval, then waits ('-') while the")
     print("other runs.  The GIL lets one thread at a time execute Python bytecode.")
-    d.write_summary(a.summary, {"wall_1_ns": w1, "wall_2_ns": w2, "ratio": w2 / w1,
-                                "runs": figures})
+    d.write_summary(a.summary, {"python": ver, "wall_1_ns": w1, "wall_2_ns": w2,
+                                "ratio": w2 / w1, "runs": figures})
 
 
 if __name__ == "__main__":

@@ -36,13 +36,18 @@ def main():
         figures[str(nthreads)] = {
             "wall_ns": wall, "cpu_ns": [t["thread_time_ns"] for t in truth["threads"]],
             "run_delay_ns": [t["run_delay_ns"] for t in truth["threads"]],
-            "held_ns": [t["held_ns"] for t in ts], "traced_ns": rep["target"]["duration_ns"]}
+            "held_ns": [t["held_ns"] for t in ts], "traced_ns": rep["target"]["duration_ns"],
+            # which Python code held the GIL and waited (the test suite
+            # checks it is fib_threads.py's fib)
+            "code": d.code_summary(rep, tids)}
+        widest = rep, tids      # the run named in words: the most threads
         rows.append((nthreads, d.ms(wall), "%.2fx" % (wall / walls[1]), d.ms(cpu),
                      "%.0f%%" % d.pct(held, wall), "%.0f%%" % d.pct(waited, wall),
                      sum(t["forced_drops"] for t in ts)))
     print("fib(%d) per thread, Python %s, switch interval 5 ms:" % (n, ver))
     d.table(("THREADS", "WALL", "VS-1", "CPU-SUM", "HELD/THREAD", "WAITING/THREAD",
              "FORCED-SWITCHES"), rows)
+    d.say_code(widest[0], widest[1], widest[1], lead="Python code (%d threads)" % nthreads)
     print()
     print("Wall time grows with the work (%.2fx for 2 threads' double work, %.2fx for 4):"
           % (walls[2] / walls[1], walls[4] / walls[1]))
@@ -51,7 +56,8 @@ def main():
     print("hands when a waiter's 5 ms timed wait expires and it asks the holder to drop")
     print("it (FORCED-SWITCHES).  For CPU-bound Python, threads buy no parallelism:")
     print("processes do (demo 4).")
-    d.write_summary(a.summary, {"wall_ns": {str(k): v for k, v in walls.items()},
+    d.write_summary(a.summary, {"python": ver,
+                                "wall_ns": {str(k): v for k, v in walls.items()},
                                 "runs": figures})
 
 

@@ -36,7 +36,12 @@ def main():
             "mean_trip_ns": truth["mean_trip_ns"], "io_waited_ns": io["waited_ns"],
             "io_convoy": io["convoy"], "io_convoy_waits": io["convoy_waits"],
             "cpu_hold_p50_ns": cpu["hold_ns"]["p50"], "cpu_forced_drops": cpu["forced_drops"],
-            "cpu_voluntary_drops": cpu["voluntary_drops"]}
+            "cpu_voluntary_drops": cpu["voluntary_drops"],
+            # which Python code held the GIL and waited (the test suite
+            # checks it is convoy.py's cpu and io)
+            "code": d.code_summary(rep, {io["tid"], cpu["tid"]})}
+        if interval == 0.005:
+            convoy = rep, io, cpu
         rows.append(("%g ms" % (interval * 1e3), d.ms(truth["mean_trip_ns"]),
                      d.ms(io["waited_ns"] / trips), io["convoy_waits"],
                      "yes" if io["convoy"] else "no",
@@ -44,6 +49,7 @@ def main():
     print("%d round trips beside a CPU-bound thread, Python %s:" % (trips, ver))
     d.table(("INTERVAL", "TRIP (mean)", "GIL WAIT/TRIP", "LONG WAITS", "CONVOY",
              "CPU FORCED OUT/S"), rows)
+    d.say_code(convoy[0], {convoy[2]["tid"]}, {convoy[1]["tid"]}, lead="Python code (5 ms)")
     print()
     print("TRIP is the workload's own clock; GIL WAIT/TRIP is gilscope's: the I/O")
     print("thread's time waiting for the GIL, per round trip.  A round trip is the far")
@@ -54,8 +60,9 @@ def main():
     print("the trips are %.1fx faster; the CPU thread pays by being forced out more"
           % (means[0.005] / means[0.0005]))
     print("often (CPU FORCED OUT/S: forced drops per second of the I/O phase).")
-    d.write_summary(a.summary, {"mean_trip_ns": {"5ms": means[0.005],
-                                                 "0.5ms": means[0.0005]}, "runs": figures})
+    d.write_summary(a.summary, {"python": ver,
+                                "mean_trip_ns": {"5ms": means[0.005], "0.5ms": means[0.0005]},
+                                "runs": figures})
 
 
 if __name__ == "__main__":

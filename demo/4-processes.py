@@ -33,7 +33,10 @@ def main():
     threads_run = {"wall_ns": threads_wall,
                    "cpu_ns": [t["thread_time_ns"] for t in truth["threads"]],
                    "held_ns": [t["held_ns"] for t in d.gil_threads(rep, tids)],
-                   "traced_ns": rep["target"]["duration_ns"]}
+                   "traced_ns": rep["target"]["duration_ns"],
+                   # which Python code held the GIL and waited (the test
+                   # suite checks it is fib_threads.py's fib)
+                   "code": d.code_summary(rep, tids)}
     procs_run = []
 
     tmp = tempfile.mkdtemp(prefix="gilscope-demo-")
@@ -56,6 +59,7 @@ def main():
     wl.wait()
     rows = []
     held_pct = []
+    words, w = [], d.Words()
     for pid, t, out in tracers:
         t.wait()        # ends when its process exits (status 3)
         with open(out) as f:
@@ -64,8 +68,18 @@ def main():
         g = r["gil"]
         held = sum(x["held_ns"] for x in g["threads"]) if g else 0
         held_pct.append(d.pct(held, r["target"]["duration_ns"]))
+        # the code its busiest thread held its GIL in, and how long any of
+        # its threads waited for it (the test suite checks fib_procs.py's fib)
+        code = sorted(d.python_code(r), key=lambda c: -c["held_ns"])[:1]
+        if d.no_stacks(r) or not code:
+            words.append("pid %d: none named: %s" % (pid, d.no_stacks(r) or "no stack caught"))
+        else:
+            words.append("pid %d: %s, its threads waiting for it %s in all" % (
+                pid, d.gil_words(r, code, [], w),
+                d.ms(sum(x["waited_ns"] for x in g["threads"]))))
         procs_run.append({"pid": pid, "held_ns": held, "fib_wall_ns": own["wall_ns"],
-                          "cpu_ns": own["cpu_ns"]})
+                          "cpu_ns": own["cpu_ns"],
+                          "code": d.code_summary(r, {code[0]["tid"]} if code else None)})
         rows.append((pid, (g or {}).get("python", "-"), d.ms(own["wall_ns"]),
                      d.ms(r["target"]["duration_ns"]), d.ms(held), "%.0f%%" % held_pct[-1],
                      sum(x["acquisitions"] for x in g["threads"])))
@@ -76,6 +90,8 @@ def main():
     print("in 2 processes: %s wall; each process's own GIL, traced by its own gilscope:"
           % d.ms(res["wall_ns"]))
     d.table(("PID", "PYTHON", "FIB", "TRACED", "GIL HELD", "OF TRACED", "ACQ"), rows)
+    d.say_code(rep, tids, tids, lead="Python code (threads)")
+    d.say("Python code (processes), as gilscope read it: %s." % "; ".join(words))
     print()
     print("Each interpreter holds its own GIL whenever it runs Python (TRACED includes")
     print("the wait for the start signal, GIL released), and the two fibs ran at the same")
@@ -83,7 +99,7 @@ def main():
           % (d.ms(overlap), res["wall_ns"] / threads_wall))
     print("Processes pay in memory and in pickling what they share; for CPU-bound")
     print("Python on a CPython with a GIL they are how to use the cores.")
-    d.write_summary(a.summary, {"threads_wall_ns": threads_wall,
+    d.write_summary(a.summary, {"python": ver, "threads_wall_ns": threads_wall,
                                 "processes_wall_ns": res["wall_ns"], "held_pct": held_pct,
                                 "overlap_ns": overlap, "threads": threads_run,
                                 "processes": procs_run})

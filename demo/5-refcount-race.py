@@ -37,7 +37,7 @@ def main():
     a = d.parse_args(__doc__)
     d.need_root()
     secs = 0.5 if a.quick else 1.5
-    rows, summary = [], {}
+    rows, summary, first = [], {}, None
     for label, args in MODES:
         rate = untraced_rate(args, secs)
         tmp = tempfile.mkdtemp(prefix="gilscope-demo-")
@@ -59,10 +59,14 @@ def main():
         rows.append((label, "%.1f M/s" % (rate / 1e6), writes, "%.0f%%" % d.pct(switches, writes),
                      nogil, lost_seen, lost_truth))
         summary[label] = {"lost_detected": lost_seen, "lost_truth": lost_truth,
-                          "rate": rate, "writes_without_gil": nogil}
+                          "rate": rate, "writes_without_gil": nogil,
+                          # gildemo is C: no Python code for gilscope to name
+                          "no_python_code": d.no_stacks(rep)}
+        first = first or rep
     print("gildemo, 2 threads, an incref-only and a decref-only shared object:")
     d.table(("MODE", "SPEED", "WRITES", "OTHER-THREAD", "NO-GIL", "LOST (gilscope)",
              "LOST (gildemo)"), rows)
+    d.say_code(first, None, None, lead="Python code (%s)" % MODES[0][0])
     print()
     print("SPEED is gildemo untraced (instructions a second, each with an incref and a")
     print("decref); the rest comes from a traced run, where every write costs a debug")

@@ -16,6 +16,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -431,6 +432,343 @@ def table(headers, rows):
     print("  " + "  ".join(str(h).rjust(w) for h, w in zip(headers, widths)))
     for r in rows:
         print("  " + "  ".join(str(c).rjust(w) for c, w in zip(r, widths)))
+
+
+# --- Which Python code held the GIL and which waited ----------------------
+#
+# From gilscope's JSON: gil.threads[].held_in (the holder's stack sampled
+# on CPU: a share of its held time), waited_in (the waiter's stack as each
+# wait began) and waited_for (what the holder ran meanwhile), frames
+# "qualname (path:line)" innermost first (3.8 - 3.10: the code's name).
+
+FRAME = re.compile(r"^(?P<func>.+) \((?P<path>.+):(?P<line>\d+)\)$")
+NO_FRAMES = "[no Python frames]"
+
+
+def parse_frame(frame):
+    """A frame "qualname (path:line)" as (qualname, path, line); one
+    without a place ("[unknown]", "[garbage collection]") as (frame,
+    None, None)."""
+    m = FRAME.match(frame or "")
+    return (m.group("func"), m.group("path"), int(m.group("line"))) if m else (frame, None, None)
+
+
+def own_path(path):
+    """path relative to this clone when it is one of the clone's files (or
+    the copy staged in a root: Python.path_in), else None."""
+    for base in (ROOT, os.path.realpath(ROOT), STAGE):
+        if path and path.startswith(base + "/"):
+            return os.path.relpath(path, base)
+    return None
+
+
+def short_path(path):
+    """How the demos print a frame's file: the clone's own relative to it,
+    another (the standard library's) by its name."""
+    return own_path(path) or (path if path.startswith("<") else os.path.basename(path))
+
+
+def code_at(stack):
+    """What a Python stack names: (innermost frame, caller), each (func,
+    path, line); caller is the innermost frame of the clone's own code
+    when the innermost frame is not (Thread.join's caller), else None.
+    None for a stack without frames."""
+    if not stack:
+        return None
+    frames = [parse_frame(f) for f in stack]
+    if own_path(frames[0][1]):
+        return frames[0], None
+    return frames[0], next((f for f in frames[1:] if own_path(f[1])), None)
+
+
+def where(entries, stack="python_stack"):
+    """gilscope's held_in, waited_in or waited_for entries grouped by the
+    code they name (code_at; the lines of a function merged), heaviest
+    first: [{"func", "path", "lines", "caller" (None or {"func", "path",
+    "lines"}), "ns", "share" (of all the entries' ns, those without frames
+    included: func NO_FRAMES), "count" (samples or waits), "holders"
+    (waited_for: the holders' tids)}]."""
+    total = sum(e["ns"] for e in entries)
+    groups = {}
+    for e in entries:
+        c = code_at(e.get(stack))
+        inner, caller = c if c else ((NO_FRAMES, None, None), None)
+        key = (inner[0], inner[1], caller and caller[0], caller and caller[1])
+        g = groups.setdefault(key, {
+            "func": inner[0], "path": inner[1], "lines": set(), "ns": 0, "count": 0,
+            "holders": set(),
+            "caller": caller and {"func": caller[0], "path": caller[1], "lines": set()}})
+        g["ns"] += e["ns"]
+        g["count"] += e.get("count") or 0
+        if inner[2] is not None:
+            g["lines"].add(inner[2])
+        if caller:
+            g["caller"]["lines"].add(caller[2])
+        if "holder_tid" in e:
+            g["holders"].add(e["holder_tid"])
+    out = sorted(groups.values(), key=lambda g: -g["ns"])
+    for g in out:
+        g["share"] = g["ns"] / total if total else 0.0
+        g["lines"] = sorted(g["lines"])
+        g["holders"] = sorted(g["holders"])
+        if g["caller"]:
+            g["caller"]["lines"] = sorted(g["caller"]["lines"])
+    return out
+
+
+def _place(func, path, lines):
+    if path is None:
+        return func
+    ls = ",".join(map(str, lines)) if len(lines) <= 3 else "%d-%d" % (lines[0], lines[-1])
+    return "%s (%s:%s)" % (func, short_path(path), ls)
+
+
+def code_label(g):
+    """A where() group as the demos print it: "countdown
+    (demo/countdown.py:16,17)", "Thread._wait_for_tstate_lock
+    (threading.py:1132) from main (demo/countdown.py:30)"."""
+    s = _place(g["func"], g["path"], g["lines"])
+    if g["caller"]:
+        s += " from " + _place(g["caller"]["func"], g["caller"]["path"], g["caller"]["lines"])
+    return s
+
+
+def who(t):
+    """A GIL thread by its Python name where gilscope read it, else by tid."""
+    return t.get("name") or "tid %d" % t["tid"]
+
+
+def no_stacks(rep):
+    """Why this report names no Python code (no GIL, stacks not read, none
+    caught), in gilscope's words; None when it has stacks."""
+    g = rep.get("gil")
+    if not g:
+        return "no GIL section (%s)" % (rep.get("gil_note") or "no GIL found")
+    ps = g.get("python_stacks")
+    if ps is None:
+        return "gilscope read no Python stacks (the GIL traced is %s's, not a CPython's)" \
+            % (g.get("python") or "the program")
+    if ps["how"].startswith("not read"):
+        return "Python stacks %s" % ps["how"]
+    if not ps["stacks"]:
+        return "no Python stack was caught"
+    return None
+
+
+def python_code(rep, tids=None):
+    """Per GIL thread (in tids), the code it held the GIL in and waited in:
+    {"tid", "name", "held_ns", "waited_ns", "samples", "held":
+    where(held_in), "waited_in": where(waited_in), "waited_for":
+    where(waited_for) (what the holders ran)}; [] when no_stacks(rep)."""
+    if no_stacks(rep):
+        return []
+    return [{"tid": t["tid"], "name": t.get("name"), "held_ns": t["held_ns"],
+             "waited_ns": t["waited_ns"],
+             "samples": sum(e.get("count") or 0 for e in t.get("held_in") or []),
+             "held": where(t.get("held_in") or []),
+             "waited_in": where(t.get("waited_in") or []),
+             "waited_for": where(t.get("waited_for") or [], "holder_stack")}
+            for t in gil_threads(rep, tids)]
+
+
+def share(x):
+    """A share as a whole percentage, never rounded up (99.6%: "99%")."""
+    return "%d%%" % int(100 * x)
+
+
+def shares(xs):
+    """Shares as a range of whole percentages: "97-100%", "100%"."""
+    lo, hi = share(min(xs)), share(max(xs))
+    return lo if lo == hi else "%s-%s" % (lo.rstrip("%"), hi)
+
+
+def and_list(ns):
+    """"a", "a and b", "a, b and c"."""
+    return ns[0] if len(ns) == 1 else ", ".join(ns[:-1]) + " and " + ns[-1]
+
+
+def _merged(gs):
+    """One where() group of several threads' (the same function, their
+    lines together)."""
+    m = dict(gs[0], lines=sorted({l for g in gs for l in g["lines"]}))
+    if m["caller"]:
+        m["caller"] = dict(m["caller"],
+                           lines=sorted({l for g in gs for l in g["caller"]["lines"]}))
+    return m
+
+
+def ident(g):
+    """A where() group's function (and caller's), without lines; the
+    clone's files by their path in it (a root's Python runs a staged
+    copy)."""
+    def at(path):
+        return own_path(path) or path
+    return (g["func"], at(g["path"]),
+            g["caller"] and (g["caller"]["func"], at(g["caller"]["path"])))
+
+
+def _grouped(items):
+    """[(key, [x, ...])] in first-seen order."""
+    out = {}
+    for key, x in items:
+        out.setdefault(key, []).append(x)
+    return list(out.items())
+
+
+def plural(k, what):
+    """"1 sample", "2 samples"."""
+    return "%d %s%s" % (k, what, "" if k == 1 else "s")
+
+
+class Words:
+    """Names code in a sentence: in full ("countdown
+    (demo/countdown.py:16,17)") the first time, by its function alone
+    after that."""
+
+    def __init__(self):
+        self.said = set()
+
+    def code(self, gs):
+        g = _merged(gs)
+        if ident(g) in self.said:
+            return g["func"] if not g["caller"] else "%s from %s" % (g["func"],
+                                                                     g["caller"]["func"])
+        self.said.add(ident(g))
+        return code_label(g)
+
+
+def gil_words(rep, held, waited, w=None):
+    """What the threads in held (python_code() entries) held the GIL in and
+    where the threads in waited waited for it, with what the holder ran
+    meanwhile, grouped by function: "count-0 and count-1 held the GIL in
+    countdown (demo/countdown.py:16,17) (100% of held time, 79 samples)
+    and waited in countdown (99-100% of waiting) while another of them ran
+    countdown (99% of it)".  Shares are of each thread's held time (an
+    estimate from samples of its stack on CPU) and of its waiting (each
+    wait's length, by where it began; what the holder ran, by its stack at
+    the wait's start and at each timeout); a thread that held the GIL but
+    was never sampled on CPU is said so."""
+    w = w or Words()
+    names = {t["tid"]: who(t) for t in gil_threads(rep)}
+    hgroups = _grouped([(ident(c["held"][0]) if c["samples"] else None, c)
+                        for c in held if c["held_ns"]])
+    wgroups = _grouped([((ident(c["waited_in"][0]),
+                          c["waited_for"] and ident(c["waited_for"][0])), c)
+                        for c in waited if c["waited_ns"] and c["waited_in"]])
+
+    def waits(cs):
+        s = "waited in %s (%s of waiting)" % (w.code([c["waited_in"][0] for c in cs]),
+                                              shares([c["waited_in"][0]["share"] for c in cs]))
+        fs = [c["waited_for"][0] for c in cs if c["waited_for"]]
+        if len(fs) == len(cs):
+            holders = sorted({h for f in fs for h in f["holders"]})
+            if len(cs) > 1 and set(holders) <= {c["tid"] for c in cs}:
+                hn = "another of them"
+            else:
+                hn = and_list([names.get(h, "tid %d" % h) for h in holders])
+            s += " while %s ran %s (%s of it)" % (hn, w.code(fs),
+                                                  shares([f["share"] for f in fs]))
+        return s
+
+    parts = []
+    for key, cs in hgroups:
+        tids = [c["tid"] for c in cs]
+        subject = and_list([who(c) for c in cs])
+        if key is None:
+            s = "%s held the GIL %s, never caught on CPU by a sample" % (
+                subject, ms(sum(c["held_ns"] for c in cs)))
+        else:
+            s = "%s held the GIL in %s (%s of held time, %s)" % (
+                subject, w.code([c["held"][0] for c in cs]),
+                shares([c["held"][0]["share"] for c in cs]),
+                plural(sum(c["samples"] for c in cs), "sample"))
+        same = [i for i, (_, ws) in enumerate(wgroups) if [c["tid"] for c in ws] == tids]
+        if same:
+            s += " and " + waits(wgroups.pop(same[0])[1])
+        parts.append(s)
+    for _, cs in wgroups:
+        parts.append("%s %s" % (and_list([who(c) for c in cs]), waits(cs)))
+    return "; ".join(parts)
+
+
+def idle_waits(rep, path):
+    """The waits on locks gilscope judged idle (a join, an Event: waiting
+    for work, not contention) of callers whose Python stacks reach the file
+    path (relative to the clone: "demo/countdown.py"): [(where() group of
+    the callers, python_kind, wait ns)] by function and kind, longest
+    first."""
+    items = []
+    for l in rep.get("locks") or []:
+        if not l.get("idle"):
+            continue
+        for c in l["top_callers"]:
+            if any(own_path(parse_frame(f)[1]) == path for f in c.get("python_stack") or []):
+                g = where([{"python_stack": c["python_stack"], "ns": c["wait_ns"]}])[0]
+                items.append(((ident(g), l["python_kind"]), (g, c["wait_ns"])))
+    out = [(_merged([x[0] for x in xs]), key[1], sum(x[1] for x in xs))
+           for key, xs in _grouped(items)]
+    return sorted(out, key=lambda x: -x[2])
+
+
+def idle_words(rep, path, w=None):
+    """idle_waits(rep, path)'s longest: "main (demo/countdown.py:30) waited
+    145.0 ms in threading.Thread.join, without the GIL (idle, not
+    contention)"; "" when there is none."""
+    waits = idle_waits(rep, path)
+    if not waits:
+        return ""
+    g, kind, ns = waits[0]
+    w = w or Words()
+    what = w.code([dict(g["caller"], caller=None)]) if g["caller"] else w.code([g])
+    return "%s waited %s in %s, without the GIL (idle, not contention)" % (
+        what, ms(ns), kind or w.code([g]))
+
+
+def say(words, indent=""):
+    """Prints a sentence wrapped to 79 columns."""
+    print(textwrap.fill(words, 79, initial_indent=indent, subsequent_indent=indent + "  "))
+
+
+def say_code(rep, held_tids, waited_tids, idle_path=None, lead="Python code"):
+    """Prints, from gilscope's stacks, which functions the threads
+    held_tids held the GIL in and where waited_tids waited for it
+    (gil_words), and the longest idle wait of idle_path's code
+    (idle_words); or why no Python code can be named (no_stacks)."""
+    why = no_stacks(rep)
+    if why:
+        say("%s: none named: %s." % (lead, why))
+        return
+    w = Words()
+    parts = [gil_words(rep, python_code(rep, held_tids), python_code(rep, waited_tids), w)]
+    if idle_path:
+        parts.append(idle_words(rep, idle_path, w))
+    parts = [p for p in parts if p]
+    if not parts:
+        say("%s: none named: no stack of these threads was caught." % lead)
+        return
+    say("%s, as gilscope read it: %s." % (lead, "; ".join(parts)))
+
+
+def code_summary(rep, tids=None, idle_path=None):
+    """What the demos name, for their --summary JSON (the tests check it):
+    {"threads": per thread of python_code(rep, tids) its tid, name, times,
+    samples and its where() lists' first three groups, "idle": with
+    idle_path, idle_waits(rep, idle_path)'s first three}; None when
+    no_stacks(rep)."""
+    if no_stacks(rep):
+        return None
+
+    def few(gs):
+        return [{k: g[k] for k in ("func", "path", "lines", "caller", "share", "holders")}
+                for g in gs[:3]]
+    return {"threads": [{"tid": c["tid"], "name": c["name"], "held_ns": c["held_ns"],
+                         "waited_ns": c["waited_ns"], "samples": c["samples"],
+                         "held": few(c["held"]), "waited_in": few(c["waited_in"]),
+                         "waited_for": few(c["waited_for"])}
+                        for c in python_code(rep, tids)],
+            "idle": [{"func": g["func"], "path": g["path"], "caller": g["caller"],
+                      "kind": k, "ns": ns}
+                     for g, k, ns in (idle_waits(rep, idle_path) if idle_path else [])[:3]]}
 
 
 def timeline(text):
