@@ -183,14 +183,12 @@ static struct gs_gil_tstate *gs_gil_tstate_of(struct gs_env *env, __u32 tid)
 
 #include "gil_machine.h"
 
-void gilstats__event(struct gilstats *g, const struct gs_event_hdr *e, size_t size)
+void gilstats__event(struct gilstats *g, const struct gs_event_hdr *e,
+		     const struct gs_step *step)
 {
 	struct gs_env env = { .g = g };
-	struct gs_step step;
 
-	(void)size;
-	gs_step_of(e, &step);
-	if (!gs_gil_concerns(&step, g->cfg.mutex, g->cfg.cond))
+	if (!gs_gil_concerns(step, g->cfg.mutex, g->cfg.cond))
 		return;
 	/* a cond wait's return or an exit concerns only threads it knows */
 	if (e->type == GS_EV_COND_WAIT_RET || e->type == GS_EV_THREAD_EXIT)
@@ -198,7 +196,7 @@ void gilstats__event(struct gilstats *g, const struct gs_event_hdr *e, size_t si
 	else
 		env.t = tget(g, e->tid, e->ts);
 	if (env.t)
-		gs_gil_step(&env, &env.t->fig, &env.t->st, &g->fig, &step);
+		gs_gil_step(&env, &env.t->fig, &env.t->st, &g->fig, step);
 }
 
 static int cmp_tid(const void *a, const void *b)

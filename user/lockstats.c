@@ -328,12 +328,11 @@ static void set_comm(struct lockstats *ls, __u32 tid, const char comm[GS_COMM_LE
 	names__set_thread(ls->names, tid, name);
 }
 
-void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e, size_t size)
+void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e,
+		      const struct gs_step *step)
 {
 	struct gs_env env = { .ls = ls, .rec = e };
-	struct gs_step step;
 
-	(void)size;	/* evsort checked it against the type */
 	env.t = thread_get(ls, e->tid);
 	if (!env.t)
 		return;
@@ -346,8 +345,7 @@ void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e, size_t
 		}
 		return;
 	}
-	gs_step_of(e, &step);
-	gs_lock_step(&env, &env.t->st.fig, &env.t->m, &step);
+	gs_lock_step(&env, &env.t->st.fig, &env.t->m, step);
 	if (e->type == GS_EV_THREAD_EXIT || e->type == GS_EV_THREAD_RENAME)
 		set_comm(ls, e->tid, ((const struct gs_thread_event *)e)->comm);
 	if (e->type == GS_EV_EXEC) {
