@@ -57,7 +57,7 @@ TEST_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,$(wildcard tests/w
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUTPUT)/gilscope $(DEMO_BINS) $(OUTPUT)/unit_tests $(TEST_BINS) $(OUTPUT)/pyread_probe
+all: $(OUTPUT)/gilscope $(DEMO_BINS) $(OUTPUT)/unit_tests $(TEST_BINS) $(OUTPUT)/pyprobe
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -104,20 +104,15 @@ $(OUTPUT)/tests/%.o: tests/unit/%.c tests/unit/testlib.h $(wildcard user/*.h) $(
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -Itests/unit -c $< -o $@
 
-# the Python frame reader's live check (tests/integration/test_pyread.py)
-$(OUTPUT)/pyread_probe: tests/tools/pyread_probe.c $(USER_OBJS) $(wildcard user/*.h) $(wildcard bpf/*.h)
+# the Python readers' live checks, frames and thread names
+# (tests/integration/test_pyread.py, test_pythreads.py)
+$(OUTPUT)/pyprobe: tests/tools/pyprobe.c $(USER_OBJS) $(wildcard user/*.h) $(wildcard bpf/*.h)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $< $(USER_OBJS) $(LDLIBS) -o $@
 
 $(OUTPUT)/unit_tests: $(UNIT_OBJS) $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-
-# the thread-name reader's live check (tests/integration/test_pythreads.py)
-all: $(OUTPUT)/pythreads_probe
-$(OUTPUT)/pythreads_probe: tests/tools/pythreads_probe.c $(USER_OBJS) $(wildcard user/*.h) $(wildcard bpf/*.h)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $< $(USER_OBJS) $(LDLIBS) -o $@
 
 # Install what a fresh Debian/Ubuntu machine lacks (root only; a no-op
 # when everything is present).

@@ -42,28 +42,23 @@ static void new_image_gil(struct analysis *a, const struct gs_event_hdr *e)
 		gilstats__add_thread(g, e->tid);
 }
 
-/* The GIL's own condvars and mutexes are in its section, not the lock
- * table (machine.h), here as in --summary. */
-static bool is_gil_part(const struct analysis *a, const struct gs_event_hdr *e)
-{
-	struct gs_step step;
-
-	gs_step_of(e, &step);
-	return gs_is_gil_part(&step, a->gil->cfg.cond);
-}
-
 static void dispatch(const struct gs_event_hdr *e, size_t size, void *ctx)
 {
 	struct analysis *a = ctx;
+	struct gs_step step;
 
 	if (e->type == GS_EV_EXEC || e->type == GS_EV_GIL_FOUND)
 		new_image_gil(a, e);
 	if (a->tap)
 		a->tap(e, size, a->tap_ctx);
-	if (!(a->gil && is_gil_part(a, e)))
-		lockstats__event(a->locks, e, size);
+	/* the record as both state machines step on it, made once */
+	gs_step_of(e, &step);
+	/* the GIL's own condvars and mutexes are in its section, not the
+	 * lock table (machine.h), here as in --summary */
+	if (!(a->gil && gs_is_gil_part(&step, a->gil->cfg.cond)))
+		lockstats__event(a->locks, e, &step);
 	if (a->gil)
-		gilstats__event(a->gil, e, size);
+		gilstats__event(a->gil, e, &step);
 	if (a->ref)
 		refstats__event(a->ref, e, size);
 	pystats__event(&a->py, e, size);

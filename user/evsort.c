@@ -5,6 +5,7 @@
 #include <string.h>
 #include "events.h"
 #include "evsort.h"
+#include "grow.h"
 
 struct item {
 	uint64_t time, seq;
@@ -83,15 +84,8 @@ static int heap_push(struct evsort *s, struct item it)
 {
 	size_t i;
 
-	if (s->nr == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 1024;
-		struct item *n = realloc(s->heap, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->heap = n;
-		s->cap = cap;
-	}
+	if (GROW_ARRAY(s->heap, s->cap, s->nr + 1, 1024))
+		return -ENOMEM;
 	i = s->nr++;
 	s->heap[i] = it;
 	while (i && less(&s->heap[i], &s->heap[(i - 1) / 2])) {

@@ -6,6 +6,7 @@
 #include "events.h"
 #include "export.h"
 #include "export_folded.h"
+#include "grow.h"
 #include "json.h"
 #include "names.h"
 #include "options.h"
@@ -100,16 +101,9 @@ static int perfetto(FILE *f, struct replay *r)
 				      "waiting for GIL", "gil", pid, t->tid, sp->start, sp->end, base);
 				if (sp->state != GS_GIL_WAITING)
 					continue;
-				if (nsteps + 2 > cap) {
-					size_t ncap = cap ? cap * 2 : 1024;
-					struct step *grown = realloc(steps, ncap * sizeof(*steps));
-
-					if (!grown) {
-						free(steps);
-						return -ENOMEM;
-					}
-					steps = grown;
-					cap = ncap;
+				if (GROW_ARRAY(steps, cap, nsteps + 2, 1024)) {
+					free(steps);
+					return -ENOMEM;
 				}
 				steps[nsteps++] = (struct step){ sp->start, 1 };
 				steps[nsteps++] = (struct step){ sp->end, -1 };

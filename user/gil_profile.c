@@ -37,6 +37,7 @@
 #include "elf_syms.h"
 #include "gil_profile.h"
 #include "proc.h"
+#include "py_debug_offsets.h"
 #include "symbolize.h"
 
 /*
@@ -96,28 +97,9 @@ static const struct {
 #define PY312_CEVAL_GIL		384	/* PyInterpreterState.ceval.gil */
 
 /*
- * _Py_DebugOffsets (3.13+, at _PyRuntime+0): a header of three u64 that
- * every version shares, then groups of u64 offsets that grow between
- * minor versions - and between pre-releases.  So the header says the
- * version, and the version picks where in the table each offset is.
- */
-#define DBG_COOKIE		0	/* "xdebugpy" */
-#define DBG_VERSION		8	/* PY_VERSION_HEX */
-#define DBG_FREE_THREADED	16
-#define DBG_HEADER		24
-#define DBG_MAX_INTERPS		4096	/* a bound on the interpreter list walk */
-#define DBG_MAX_TSTATE		(1u << 20)	/* no PyThreadState is this big */
-
-/*
- * Byte positions inside _Py_DebugOffsets of the fields gilscope reads,
- * by minor version.  Dumped from Debian sid's stripped 3.13.18, 3.14.10
- * and 3.15.2 (their .PyRuntime sections, and _PyRuntime in live
- * processes; 3.13 also with gdb on pyenv's 3.13.0) and checked live: in
- * each, locked and holder are the GIL's + 16 and + 8, and the main
- * interpreter's ceval.gil points to its own _gil.  3.14 inserted
- * interpreter_state.threads_main (@80), moving ceval_gil and the rest by
- * 8, and code_object_generation / tlbc_generation before thread_state;
- * 3.15 inserted thread_state fields before native_thread_id.
+ * _Py_DebugOffsets (3.13+, at _PyRuntime+0): read by the version it
+ * declares, with the positions of py_debug_offsets.h's table (owned by
+ * pyread_layout.c, which reads frames with it).
  *
  * Pre-releases: an alpha, beta or rc of a known minor is read with that
  * minor's layout, and only traced when every live check below passes.
@@ -127,42 +109,10 @@ static const struct {
  * the checks.  Which 3.14 and 3.15 pre-releases differ from the releases
  * is not known: no pre-release could be checked here.
  */
-struct dbg_layout {
-	int minor;
-	/* runtime_state */
-	uint16_t rt_size, rt_finalizing, rt_interp_head;
-	/* interpreter_state */
-	uint16_t is_size, is_id, is_next, is_threads_head;
-	uint16_t is_ceval_gil;	/* ceval.gil: struct _gil_runtime_state * */
-	uint16_t is_gil;	/* _gil: the interpreter's own GIL */
-	uint16_t is_gil_enabled; /* from the GIL struct, not the interpreter */
-	uint16_t is_gil_locked;	/* from the interpreter */
-	uint16_t is_gil_holder;	/* from the interpreter */
-	/* thread_state */
-	uint16_t ts_size, ts_frame, ts_native_tid;
-};
-
-static const struct dbg_layout dbg_layouts[] = {
-	{ .minor = 13, .rt_size = 24, .rt_finalizing = 32, .rt_interp_head = 40,
-	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72,
-	  .is_ceval_gil = 112, .is_gil = 120, .is_gil_enabled = 128,
-	  .is_gil_locked = 136, .is_gil_holder = 144,
-	  .ts_size = 152, .ts_frame = 184, .ts_native_tid = 200 },
-	{ .minor = 14, .rt_size = 24, .rt_finalizing = 32, .rt_interp_head = 40,
-	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72,
-	  .is_ceval_gil = 120, .is_gil = 128, .is_gil_enabled = 136,
-	  .is_gil_locked = 144, .is_gil_holder = 152,
-	  .ts_size = 176, .ts_frame = 208, .ts_native_tid = 224 },
-	{ .minor = 15, .rt_size = 24, .rt_finalizing = 32, .rt_interp_head = 40,
-	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72,
-	  .is_ceval_gil = 120, .is_gil = 128, .is_gil_enabled = 136,
-	  .is_gil_locked = 144, .is_gil_holder = 152,
-	  .ts_size = 176, .ts_frame = 208, .ts_native_tid = 248 },
-};
-
-#define NR_DBG_LAYOUTS	(sizeof(dbg_layouts) / sizeof(dbg_layouts[0]))
-#define DBG_MIN_MINOR	13
-/* bytes of the table to read: past the highest position any layout uses */
+#define DBG_MAX_INTERPS		4096	/* a bound on the interpreter list walk */
+#define DBG_MAX_TSTATE		(1u << 20)	/* no PyThreadState is this big */
+/* bytes of the table read here: past the highest position of a field
+ * gil_profile.c reads (3.15's ts_native_tid, 248) */
 #define DBG_READ	256
 
 /*
@@ -718,23 +668,6 @@ static bool fits(uint64_t off, uint64_t len, uint64_t size)
 	return size >= len && off <= size - len;
 }
 
-/* The layout of a _Py_DebugOffsets that declares 3.@minor: its own, or
- * with @nearest the highest known minor below it; NULL if none. */
-static const struct dbg_layout *dbg_layout_for(int minor, bool nearest)
-{
-	const struct dbg_layout *best = NULL;
-
-	for (size_t i = 0; i < NR_DBG_LAYOUTS; i++) {
-		const struct dbg_layout *l = &dbg_layouts[i];
-
-		if (l->minor == minor)
-			return l;
-		if (nearest && l->minor < minor && (!best || l->minor > best->minor))
-			best = l;
-	}
-	return best;
-}
-
 /* The field @pos of the table: a u64 at that byte position */
 static uint64_t dbg_get(const uint8_t *d, uint16_t pos)
 {
@@ -747,11 +680,12 @@ static uint64_t dbg_get(const uint8_t *d, uint16_t pos)
  * version not known (t->unknown_version), unless --python-layout=nearest
  * asked for the nearest older layout; @pre then says what was assumed.
  */
-static const struct dbg_layout *dbg_pick_layout(struct py_target *t, uint64_t v, char *pre,
-						size_t plen, char *bad, size_t blen)
+static const struct py_dbg_layout *dbg_pick_layout(struct py_target *t, uint64_t v,
+						   char *pre, size_t plen, char *bad,
+						   size_t blen)
 {
 	bool nearest = t->layout == GIL_LAYOUT_NEAREST;
-	const struct dbg_layout *l;
+	const struct py_dbg_layout *l;
 	char tv[32];
 	int minor = (v >> 16) & 0xff;
 
@@ -760,7 +694,7 @@ static const struct dbg_layout *dbg_pick_layout(struct py_target *t, uint64_t v,
 			 ", not a CPython 3 version", v);
 		return NULL;
 	}
-	l = dbg_layout_for(minor, nearest);
+	l = py_dbg_layout(minor, nearest);
 	pre[0] = 0;
 	if (!nearest && (minor != t->minor || !l)) {
 		t->unknown_version = true;
@@ -810,7 +744,7 @@ static int dbg_gil_base(struct py_target *t, uint64_t gil_off, uint64_t locked_o
 
 /* The offsets in PyThreadState the table gives, kept for naming frames
  * and threads; left 0 (unknown) when they do not fit its size. */
-static void dbg_tstate(const uint8_t *d, const struct dbg_layout *l, struct gil_location *out)
+static void dbg_tstate(const uint8_t *d, const struct py_dbg_layout *l, struct gil_location *out)
 {
 	uint64_t size = dbg_get(d, l->ts_size), frame = dbg_get(d, l->ts_frame);
 	uint64_t tid = dbg_get(d, l->ts_native_tid);
@@ -896,20 +830,20 @@ static int debug_offsets_gil(struct py_target *t, struct gil_location *out, uint
 {
 	uint64_t rt_size, head, is_size, id_off, next_off, gil_ptr_off, gil_off;
 	uint64_t locked_off, holder_off, enabled_off, interp;
-	const struct dbg_layout *l;
+	const struct py_dbg_layout *l;
 	uint8_t d[DBG_READ];
 	char pre[96];
 	int err;
 
 	if (proc_read_mem(t->pid, t->rt, d, sizeof(d)) ||
-	    memcmp(d + DBG_COOKIE, "xdebugpy", 8)) {
+	    memcmp(d + PY_DBG_COOKIE, "xdebugpy", 8)) {
 		snprintf(bad, blen, "no _Py_DebugOffsets (cookie \"xdebugpy\") at _PyRuntime");
 		return -ENOTSUP;
 	}
-	l = dbg_pick_layout(t, get_u64(d + DBG_VERSION), pre, sizeof(pre), bad, blen);
+	l = dbg_pick_layout(t, get_u64(d + PY_DBG_VERSION), pre, sizeof(pre), bad, blen);
 	if (!l)
 		return -ENOTSUP;
-	t->free_threaded = get_u64(d + DBG_FREE_THREADED) != 0;
+	t->free_threaded = get_u64(d + PY_DBG_FREE_THREADED) != 0;
 	if (t->free_threaded && strlen(t->version) + 1 < sizeof(t->version))
 		strcat(t->version, "t");	/* as python3.13t calls itself */
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "events.h"
 #include "gilstats.h"
+#include "grow.h"
 #include "u64map.h"
 
 struct gil_priv {
@@ -62,15 +63,8 @@ static struct gil_thread *tget(struct gilstats *g, uint32_t tid, uint64_t ts)
 
 	if (t)
 		return t;
-	if (g->nr_threads == g->cap_threads) {
-		size_t cap = g->cap_threads ? g->cap_threads * 2 : 16;
-		struct gil_thread **n = realloc(g->threads, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		g->threads = n;
-		g->cap_threads = cap;
-	}
+	if (GROW_ARRAY(g->threads, g->cap_threads, g->nr_threads + 1, 16))
+		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t || u64map__set(&p->threads, tid, t)) {
 		free(t);
@@ -117,15 +111,8 @@ struct gil_handoff *gilstats__handoff(struct gilstats *g, uint32_t from, uint32_
 
 	if (idx)
 		return &g->handoffs[idx - 1];
-	if (g->nr_handoffs == g->cap_handoffs) {
-		size_t cap = g->cap_handoffs ? g->cap_handoffs * 2 : 16;
-
-		h = realloc(g->handoffs, cap * sizeof(*h));
-		if (!h)
-			return NULL;
-		g->handoffs = h;
-		g->cap_handoffs = cap;
-	}
+	if (GROW_ARRAY(g->handoffs, g->cap_handoffs, g->nr_handoffs + 1, 16))
+		return NULL;
 	if (u64map__set(&p->pairs, key, (void *)(uintptr_t)(g->nr_handoffs + 1)))
 		return NULL;
 	h = &g->handoffs[g->nr_handoffs++];
@@ -160,15 +147,8 @@ static void gs_gil_span(struct gs_env *env, struct gs_gil_thread_figs *f, int st
 	(void)f;
 	if (end <= start)
 		return;
-	if (t->nr_spans == t->cap_spans) {
-		size_t cap = t->cap_spans ? t->cap_spans * 2 : 64;
-
-		sp = realloc(t->spans, cap * sizeof(*sp));
-		if (!sp)
-			return;
-		t->spans = sp;
-		t->cap_spans = cap;
-	}
+	if (GROW_ARRAY(t->spans, t->cap_spans, t->nr_spans + 1, 64))
+		return;
 	sp = &t->spans[t->nr_spans++];
 	sp->start = start;
 	sp->end = end;
@@ -189,15 +169,8 @@ static void gs_gil_handoff(struct gs_env *env, __u32 from, __u32 to, __u64 relea
 	samples__add(&g->handoff_latency, lat);
 	if (!g->cfg.keep_flows)
 		return;
-	if (g->nr_flows == g->cap_flows) {
-		size_t cap = g->cap_flows ? g->cap_flows * 2 : 256;
-		struct gil_flow *n = realloc(g->flows, cap * sizeof(*n));
-
-		if (!n)
-			return;
-		g->flows = n;
-		g->cap_flows = cap;
-	}
+	if (GROW_ARRAY(g->flows, g->cap_flows, g->nr_flows + 1, 256))
+		return;
 	g->flows[g->nr_flows++] = (struct gil_flow){ released, taken, from, to };
 }
 
@@ -210,14 +183,12 @@ static struct gs_gil_tstate *gs_gil_tstate_of(struct gs_env *env, __u32 tid)
 
 #include "gil_machine.h"
 
-void gilstats__event(struct gilstats *g, const struct gs_event_hdr *e, size_t size)
+void gilstats__event(struct gilstats *g, const struct gs_event_hdr *e,
+		     const struct gs_step *step)
 {
 	struct gs_env env = { .g = g };
-	struct gs_step step;
 
-	(void)size;
-	gs_step_of(e, &step);
-	if (!gs_gil_concerns(&step, g->cfg.mutex, g->cfg.cond))
+	if (!gs_gil_concerns(step, g->cfg.mutex, g->cfg.cond))
 		return;
 	/* a cond wait's return or an exit concerns only threads it knows */
 	if (e->type == GS_EV_COND_WAIT_RET || e->type == GS_EV_THREAD_EXIT)
@@ -225,7 +196,7 @@ void gilstats__event(struct gilstats *g, const struct gs_event_hdr *e, size_t si
 	else
 		env.t = tget(g, e->tid, e->ts);
 	if (env.t)
-		gs_gil_step(&env, &env.t->fig, &env.t->st, &g->fig, &step);
+		gs_gil_step(&env, &env.t->fig, &env.t->st, &g->fig, step);
 }
 
 static int cmp_tid(const void *a, const void *b)

@@ -15,6 +15,8 @@
 #include "gilscope.h"
 #include "stats.h"
 
+struct gs_step;
+
 struct gil_span {
 	uint64_t start, end;
 	uint8_t state;		/* enum gs_gil_thread_state; IDLE spans are not stored */
@@ -76,7 +78,9 @@ struct gilstats {
 int gilstats__new(const struct gil_config *cfg, struct gilstats **out);
 void gilstats__free(struct gilstats *g);
 void gilstats__add_thread(struct gilstats *g, uint32_t tid);
-void gilstats__event(struct gilstats *g, const struct gs_event_hdr *e, size_t size);
+/* @step is @e as the state machine steps on it (events.h's gs_step_of()) */
+void gilstats__event(struct gilstats *g, const struct gs_event_hdr *e,
+		     const struct gs_step *step);
 void gilstats__finish(struct gilstats *g, uint64_t end_ts);
 
 /* For --summary (summary_tables.c), whose figures come from BPF's maps:

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "events.h"
+#include "grow.h"
 #include "lockstats.h"
 #include "names.h"
 #include "pystacks.h"
@@ -45,15 +46,8 @@ static void keep_span(struct lockstats *ls, uint32_t tid, uint64_t addr,
 
 	if (!ls->cfg.keep_spans || end < start)
 		return;
-	if (ls->nr_spans == ls->cap_spans) {
-		size_t cap = ls->cap_spans ? ls->cap_spans * 2 : 256;
-
-		sp = realloc(ls->spans, cap * sizeof(*sp));
-		if (!sp)
-			return;
-		ls->spans = sp;
-		ls->cap_spans = cap;
-	}
+	if (GROW_ARRAY(ls->spans, ls->cap_spans, ls->nr_spans + 1, 256))
+		return;
 	sp = &ls->spans[ls->nr_spans++];
 	sp->start = start;
 	sp->end = end;
@@ -203,15 +197,8 @@ void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_
 			return;
 		}
 	}
-	if (l->nr_callers == l->cap_callers) {
-		size_t cap = l->cap_callers ? l->cap_callers * 2 : 4;
-
-		c = realloc(l->callers, cap * sizeof(*c));
-		if (!c)
-			return;
-		l->callers = c;
-		l->cap_callers = cap;
-	}
+	if (GROW_ARRAY(l->callers, l->cap_callers, l->nr_callers + 1, 4))
+		return;
 	c = &l->callers[l->nr_callers++];
 	memset(c, 0, sizeof(*c));
 	if (nr)		/* no frames: @frames may be NULL */
@@ -294,15 +281,8 @@ static void gs_lock_open_wait(struct gs_env *env, __u64 addr, __u64 start, int s
 	struct gs_lock_tstate *s = &env->t->m;
 	struct lock_open_wait *o;
 
-	if (ls->nr_open == ls->cap_open) {
-		size_t cap = ls->cap_open ? ls->cap_open * 2 : 16;
-
-		o = realloc(ls->open, cap * sizeof(*o));
-		if (!o)
-			return;
-		ls->open = o;
-		ls->cap_open = cap;
-	}
+	if (GROW_ARRAY(ls->open, ls->cap_open, ls->nr_open + 1, 16))
+		return;
 	o = &ls->open[ls->nr_open++];
 	memset(o, 0, sizeof(*o));
 	o->tid = env->t->st.tid;
@@ -348,12 +328,11 @@ static void set_comm(struct lockstats *ls, __u32 tid, const char comm[GS_COMM_LE
 	names__set_thread(ls->names, tid, name);
 }
 
-void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e, size_t size)
+void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e,
+		      const struct gs_step *step)
 {
 	struct gs_env env = { .ls = ls, .rec = e };
-	struct gs_step step;
 
-	(void)size;	/* evsort checked it against the type */
 	env.t = thread_get(ls, e->tid);
 	if (!env.t)
 		return;
@@ -366,8 +345,7 @@ void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e, size_t
 		}
 		return;
 	}
-	gs_step_of(e, &step);
-	gs_lock_step(&env, &env.t->st.fig, &env.t->m, &step);
+	gs_lock_step(&env, &env.t->st.fig, &env.t->m, step);
 	if (e->type == GS_EV_THREAD_EXIT || e->type == GS_EV_THREAD_RENAME)
 		set_comm(ls, e->tid, ((const struct gs_thread_event *)e)->comm);
 	if (e->type == GS_EV_EXEC) {

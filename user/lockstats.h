@@ -83,6 +83,7 @@ struct lock_span {
 	uint8_t hold;		/* 0: waiting for it, 1: holding it */
 };
 
+struct gs_step;
 struct names;
 struct lockstats;
 
@@ -91,8 +92,11 @@ int lockstats__new(const struct lockstats_config *cfg, struct names *names,
 void lockstats__free(struct lockstats *ls);
 /* Makes sure a thread appears in the per-thread table. */
 void lockstats__add_thread(struct lockstats *ls, uint32_t tid);
-/* Feeds one event, in time order (see evsort.h). */
-void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e, size_t size);
+/* Feeds one event, in time order (see evsort.h), its size checked
+ * against its type; @step is @e as the state machine steps on it
+ * (events.h's gs_step_of()). */
+void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e,
+		      const struct gs_step *step);
 /* Closes what is still open at @end_ts and decides each lock's kind. */
 void lockstats__finish(struct lockstats *ls, uint64_t end_ts);
 

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include "grow.h"
 #include "proc.h"
 
 #define PF_KTHREAD	0x00200000	/* include/linux/sched.h */
@@ -61,7 +62,7 @@ static int cmp_map(const void *a, const void *b)
 
 int proc_maps__read(pid_t pid, struct proc_maps *out)
 {
-	struct proc_map *maps = NULL, *tmp;
+	struct proc_map *maps = NULL;
 	size_t nr = 0, cap = 0, linecap = 0;
 	char path[64], *line = NULL;
 	int err = 0;
@@ -80,14 +81,9 @@ int proc_maps__read(pid_t pid, struct proc_maps *out)
 
 		if (!p)	/* a format we do not know: skip, do not fail */
 			continue;
-		if (nr == cap) {
-			cap = cap ? cap * 2 : 64;
-			tmp = realloc(maps, cap * sizeof(*maps));
-			if (!tmp) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			maps = tmp;
+		if (GROW_ARRAY(maps, cap, nr + 1, 64)) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
 		m.path = strdup(p);
 		if (!m.path) {
@@ -297,7 +293,7 @@ int proc_exe(pid_t pid, char *buf, size_t len)
 int proc_threads(pid_t pid, pid_t **tids, size_t *nr)
 {
 	size_t n = 0, cap = 0;
-	pid_t *list = NULL, *tmp;
+	pid_t *list = NULL;
 	struct dirent *de;
 	char path[64];
 	int err = 0;
@@ -315,14 +311,9 @@ int proc_threads(pid_t pid, pid_t **tids, size_t *nr)
 
 		if (end == de->d_name || *end || tid <= 0)	/* "." and ".." */
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			tmp = realloc(list, cap * sizeof(*list));
-			if (!tmp) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			list = tmp;
+		if (GROW_ARRAY(list, cap, n + 1, 16)) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
 		list[n++] = tid;
 	}

@@ -10,14 +10,15 @@
  *
  * 3.13+ publish them in _Py_DebugOffsets at _PyRuntime+0, read here by
  * the version the table declares (the table does not describe its own
- * layout: the positions of its fields are per minor version, like
- * gil_profile.c's dbg_layouts[]).
+ * layout: the positions of its fields are per minor version, in
+ * py_dbg_layouts[] below, which gil_profile.c reads too).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include "proc.h"
+#include "py_debug_offsets.h"
 #include "pyread_int.h"
 
 /* PyASCIIObject.state: kind in bits 2-4, compact 5, ascii 6 (behind a
@@ -91,7 +92,10 @@ static const struct py_layout static_layouts[] = {
 };
 
 /*
- * Byte positions inside _Py_DebugOffsets of the fields pyread uses.
+ * Byte positions inside _Py_DebugOffsets (py_debug_offsets.h), the one
+ * table of them: gil_profile.c reads the runtime, interpreter and GIL
+ * fields through py_dbg_layout() too.
+ *
  * 3.13: offsetof() on pyenv 3.13.0's struct _Py_DebugOffsets
  * (Include/internal/pycore_runtime.h).  3.14: CPython 3.14's
  * pycore_debug_offsets.h (threads_main, code_object_generation and
@@ -103,35 +107,21 @@ static const struct py_layout static_layouts[] = {
  * 3.13.0, dumped live (ctypes at _PyRuntime), where each group's size
  * field and the known offsets (ob_type 8, tp_name 24, ASCII header 40)
  * fall where these positions say.
+ *
+ * The runtime, interpreter and GIL fields: dumped from Debian sid's
+ * stripped 3.13.18, 3.14.10 and 3.15.2 (their .PyRuntime sections, and
+ * _PyRuntime in live processes; 3.13 also with gdb on pyenv's 3.13.0)
+ * and checked live: in each, locked and holder are the GIL's + 16 and
+ * + 8, and the main interpreter's ceval.gil points to its own _gil.
+ * 3.14 inserted interpreter_state.threads_main (@80), moving ceval_gil
+ * and the rest by 8, and code_object_generation / tlbc_generation before
+ * thread_state; 3.15 inserted thread_state fields before native_thread_id.
  */
-struct dbg_pos {
-	int minor;
-	uint16_t rt_interp_head;
-	uint16_t is_size, is_id, is_next, is_threads_head, is_modules;
-	uint16_t ts_size, ts_next, ts_frame, ts_thread_id, ts_native_tid;
-	uint16_t fr_size, fr_previous, fr_executable, fr_instr, fr_owner;
-	uint16_t co_size, co_filename, co_name, co_qualname, co_linetable,
-		 co_firstlineno, co_code_adaptive;
-	uint16_t ob_size_pos, ob_type;	/* pyobject.size (16), pyobject.ob_type */
-	uint16_t tp_name;
-	uint16_t bytes_sval;
-	uint16_t str_state, str_length, str_ascii_size;
-	/*
-	 * The owner value of the interpreter's own entry frames (not in the
-	 * table), skipped by the walk: 3.13 FRAME_OWNED_BY_CSTACK (3); 3.14
-	 * renumbered (INTERPRETER = 3, CSTACK = 4) and its eval loop's entry
-	 * frames - and 3.15's thread base frame - are FRAME_OWNED_BY_INTERPRETER
-	 * with f_executable None: seen live on sid's 3.14.10 and 3.15.2, each
-	 * entry frame owner 3.  A CSTACK (4) frame, if one shows, has no code
-	 * object either and is named "[unknown]".
-	 */
-	uint8_t owner_cstack;
-	uint8_t code_tagged;	/* f_executable is a _PyStackRef */
-};
-
-static const struct dbg_pos dbg_pos[] = {
-	{ .minor = 13, .rt_interp_head = 40,
+static const struct py_dbg_layout py_dbg_layouts[] = {
+	{ .minor = 13, .rt_size = 24, .rt_finalizing = 32, .rt_interp_head = 40,
 	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72, .is_modules = 88,
+	  .is_ceval_gil = 112, .is_gil = 120, .is_gil_enabled = 128,
+	  .is_gil_locked = 136, .is_gil_holder = 144,
 	  .ts_size = 152, .ts_next = 168, .ts_frame = 184, .ts_thread_id = 192,
 	  .ts_native_tid = 200,
 	  .fr_size = 224, .fr_previous = 232, .fr_executable = 240, .fr_instr = 248,
@@ -141,8 +131,10 @@ static const struct dbg_pos dbg_pos[] = {
 	  .ob_size_pos = 352, .ob_type = 360, .tp_name = 376, .bytes_sval = 528,
 	  .str_state = 544, .str_length = 552, .str_ascii_size = 560,
 	  .owner_cstack = 3 /* FRAME_OWNED_BY_CSTACK */ },
-	{ .minor = 14, .rt_interp_head = 40,
+	{ .minor = 14, .rt_size = 24, .rt_finalizing = 32, .rt_interp_head = 40,
 	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72, .is_modules = 96,
+	  .is_ceval_gil = 120, .is_gil = 128, .is_gil_enabled = 136,
+	  .is_gil_locked = 144, .is_gil_holder = 152,
 	  .ts_size = 176, .ts_next = 192, .ts_frame = 208, .ts_thread_id = 216,
 	  .ts_native_tid = 224,
 	  .fr_size = 248, .fr_previous = 256, .fr_executable = 264, .fr_instr = 272,
@@ -152,8 +144,10 @@ static const struct dbg_pos dbg_pos[] = {
 	  .ob_size_pos = 400, .ob_type = 408, .tp_name = 424, .bytes_sval = 608,
 	  .str_state = 624, .str_length = 632, .str_ascii_size = 640,
 	  .owner_cstack = 3, .code_tagged = 1 },
-	{ .minor = 15, .rt_interp_head = 40,
+	{ .minor = 15, .rt_size = 24, .rt_finalizing = 32, .rt_interp_head = 40,
 	  .is_size = 48, .is_id = 56, .is_next = 64, .is_threads_head = 72, .is_modules = 96,
+	  .is_ceval_gil = 120, .is_gil = 128, .is_gil_enabled = 136,
+	  .is_gil_locked = 144, .is_gil_holder = 152,
 	  .ts_size = 176, .ts_next = 192, .ts_frame = 208, .ts_thread_id = 240,
 	  .ts_native_tid = 248,
 	  .fr_size = 312, .fr_previous = 320, .fr_executable = 328, .fr_instr = 336,
@@ -164,6 +158,21 @@ static const struct dbg_pos dbg_pos[] = {
 	  .str_state = 720, .str_length = 728, .str_ascii_size = 736,
 	  .owner_cstack = 3, .code_tagged = 1 },
 };
+
+const struct py_dbg_layout *py_dbg_layout(int minor, bool nearest)
+{
+	const struct py_dbg_layout *best = NULL;
+
+	for (size_t i = 0; i < sizeof(py_dbg_layouts) / sizeof(py_dbg_layouts[0]); i++) {
+		const struct py_dbg_layout *l = &py_dbg_layouts[i];
+
+		if (l->minor == minor)
+			return l;
+		if (nearest && l->minor < minor && (!best || l->minor > best->minor))
+			best = l;
+	}
+	return best;
+}
 
 #define DBG_READ	1024	/* bytes of the table read: past every position */
 #define DBG_MAX_STRUCT	(64u << 20)
@@ -184,32 +193,29 @@ static bool fits(uint64_t off, uint64_t len, uint64_t size)
 
 static int from_debug_offsets(struct pyread *r, int minor, char *why, size_t why_len)
 {
-	const struct dbg_pos *p = NULL;
+	const struct py_dbg_layout *p = py_dbg_layout(minor, false);
 	struct py_layout *l = &r->l;
 	uint64_t is_size, ts_size, fr_size, co_size, v;
 	uint8_t d[DBG_READ];
 	int err;
 
-	for (size_t i = 0; i < sizeof(dbg_pos) / sizeof(dbg_pos[0]); i++)
-		if (dbg_pos[i].minor == minor)
-			p = &dbg_pos[i];
 	if (!p) {
 		snprintf(why, why_len, "no _Py_DebugOffsets layout for python 3.%d", minor);
 		return -ENOTSUP;
 	}
 	err = proc_read_mem(r->pid, r->runtime, d, sizeof(d));
-	if (err || memcmp(d, "xdebugpy", 8)) {
+	if (err || memcmp(d + PY_DBG_COOKIE, "xdebugpy", 8)) {
 		snprintf(why, why_len, "no _Py_DebugOffsets (cookie \"xdebugpy\") at _PyRuntime "
 			 "0x%" PRIx64 "%s%s", r->runtime, err ? ": " : "", err ? strerror(-err) : "");
 		return -ENOTSUP;
 	}
-	v = dget(d, 8);
+	v = dget(d, PY_DBG_VERSION);
 	if ((v >> 24) != 3 || (int)((v >> 16) & 0xff) != minor) {
 		snprintf(why, why_len, "_Py_DebugOffsets declare version 0x%08" PRIx64
 			 ", not 3.%d", v, minor);
 		return -ENOTSUP;
 	}
-	l->free_threaded = dget(d, 16) != 0;
+	l->free_threaded = dget(d, PY_DBG_FREE_THREADED) != 0;
 
 	is_size = dget(d, p->is_size);
 	ts_size = dget(d, p->ts_size);
@@ -254,7 +260,7 @@ static int from_debug_offsets(struct pyread *r, int minor, char *why, size_t why
 	/* the table checked against itself: a layout that misreads it gives
 	 * sizes and offsets that cannot be */
 	if (dget(d, p->ob_size_pos) != l->ob_type + 8 || (l->ob_type != 8 && l->ob_type != 24) ||
-	    !fits(l->rt_interp_head, 8, dget(d, 24)) ||
+	    !fits(l->rt_interp_head, 8, dget(d, p->rt_size)) ||
 	    !fits(l->is_id, 8, is_size) || !fits(l->is_next, 8, is_size) ||
 	    !fits(l->is_threads_head, 8, is_size) || !fits(l->is_modules, 8, is_size) ||
 	    !fits(l->ts_next, 8, ts_size) || !fits(l->ts_native_tid, 8, ts_size) ||

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdlib.h>
 #include <string.h>
+#include "grow.h"
 #include "pyread.h"
 #include "pystacks.h"
 
@@ -49,15 +50,8 @@ int pystacks__intern(struct pystacks *p, const struct gs_py_stack_event *e)
 		if (same(&p->stacks[v - 1], &s))
 			return (int)(v - 1);
 	}
-	if (p->nr == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		struct py_stack *n = realloc(p->stacks, cap * sizeof(*n));
-
-		if (!n)
-			return PY_STACK_NONE;
-		p->stacks = n;
-		p->cap = cap;
-	}
+	if (GROW_ARRAY(p->stacks, p->cap, p->nr + 1, 64))
+		return PY_STACK_NONE;
 	if (u64map__set(&p->by_hash, h, (void *)(uintptr_t)(p->nr + 1)))
 		return PY_STACK_NONE;
 	p->stacks[p->nr] = s;

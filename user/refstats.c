@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "events.h"
+#include "grow.h"
 #include "refstats.h"
 #include "u64map.h"
 
@@ -41,15 +42,8 @@ static struct ref_thread *thread_of(struct ref_object *o, uint32_t tid)
 	for (size_t i = 0; i < o->nr_threads; i++)
 		if (o->threads[i].tid == tid)
 			return &o->threads[i];
-	if (o->nr_threads == o->cap_threads) {
-		size_t cap = o->cap_threads ? o->cap_threads * 2 : 8;
-		struct ref_thread *n = realloc(o->threads, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		o->threads = n;
-		o->cap_threads = cap;
-	}
+	if (GROW_ARRAY(o->threads, o->cap_threads, o->nr_threads + 1, 8))
+		return NULL;
 	o->threads[o->nr_threads] = (struct ref_thread){ .tid = tid };
 	return &o->threads[o->nr_threads++];
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <linux/types.h>
 #include "gilscope.h"
+#include "grow.h"
 #include "stats.h"
 
 uint64_t hist_slot_low(unsigned int i)
@@ -74,15 +75,8 @@ int samples__add(struct samples *s, uint64_t v)
 {
 	if (s->hist)
 		return hist_add(s, v);
-	if (s->nr == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		uint64_t *n = realloc(s->v, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->v = n;
-		s->cap = cap;
-	}
+	if (GROW_ARRAY(s->v, s->cap, s->nr + 1, 16))
+		return -ENOMEM;
 	s->v[s->nr++] = v;
 	s->total += v;
 	if (v > s->max)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "events.h"
+#include "grow.h"
 #include "outfile.h"
 #include "report.h"
 #include "tracefile.h"
@@ -31,19 +32,7 @@ struct buf {
 /* Makes room for @len more bytes. */
 static int buf_reserve(struct buf *b, size_t len)
 {
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		uint8_t *n;
-
-		while (cap < b->len + len)
-			cap *= 2;
-		n = realloc(b->p, cap);
-		if (!n)
-			return -ENOMEM;
-		b->p = n;
-		b->cap = cap;
-	}
-	return 0;
+	return GROW_ARRAY(b->p, b->cap, b->len + len, 4096);
 }
 
 static int buf_add(struct buf *b, const void *data, size_t len)
@@ -622,17 +611,11 @@ static int seq_note(struct gst_reader *r, uint64_t seq, uint32_t type, uint32_t 
 	if (seq >= GST_MAX_CHUNKS)
 		return -ERANGE;
 	if (seq >= r->nr_seq) {
-		size_t n = r->nr_seq ? r->nr_seq : 64;
-		struct gst_seq *s;
+		size_t was = r->nr_seq;
 
-		while (n <= seq)
-			n *= 2;
-		s = realloc(r->seq, n * sizeof(*s));
-		if (!s)
+		if (GROW_ARRAY(r->seq, r->nr_seq, seq + 1, 64))
 			return -ENOMEM;
-		memset(s + r->nr_seq, 0, (n - r->nr_seq) * sizeof(*s));
-		r->seq = s;
-		r->nr_seq = n;
+		memset(r->seq + was, 0, (r->nr_seq - was) * sizeof(*r->seq));
 	}
 	if (!r->seq[seq].known) {
 		r->seq[seq].known = true;
@@ -738,15 +721,8 @@ static int chunk_load(struct gst_reader *r, const struct gst_chunk *c)
 
 static int chunk_add(struct gst_reader *r, const struct gst_chunk *c)
 {
-	if (r->nr_ch == r->cap_ch) {
-		size_t n = r->cap_ch ? r->cap_ch * 2 : 64;
-		struct gst_chunk *p = realloc(r->ch, n * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		r->ch = p;
-		r->cap_ch = n;
-	}
+	if (GROW_ARRAY(r->ch, r->cap_ch, r->nr_ch + 1, 64))
+		return -ENOMEM;
 	r->ch[r->nr_ch++] = *c;
 	return 0;
 }

@@ -272,6 +272,40 @@ static int set_gil_libc(struct tracer *t, pid_t pid, const struct proc_maps *pm,
 	return 0;
 }
 
+/*
+ * The file of process @pid named @module: a path as /proc/PID/maps gives
+ * it, or a library's name ("libc": libc.so.6, or libc-2.X.so of a glibc
+ * before 2.34), found in @pm, its maps, read here (the caller frees
+ * them).  *@m is the file's first mapping, NULL when there is none
+ * (-ENOENT), and @path its path for the kernel (proc_map_path).
+ * 0 or -errno.
+ */
+static int module_file(pid_t pid, const char *module, struct proc_maps *pm,
+		       const struct proc_map **m, char *path, size_t len)
+{
+	char lib[64];
+	int err;
+
+	*m = NULL;
+	err = proc_maps__read(pid, pm);
+	if (err)
+		return err;
+	if (module[0] == '/') {
+		for (size_t i = 0; !*m && i < pm->nr; i++)
+			if (!strcmp(pm->maps[i].path, module))
+				*m = &pm->maps[i];
+	} else {
+		snprintf(lib, sizeof(lib), "%s.so", module);
+		*m = proc_maps__find_lib(pm, lib);
+		snprintf(lib, sizeof(lib), "%s-", module);
+		if (!*m)
+			*m = proc_maps__find_lib(pm, lib);
+	}
+	if (!*m)
+		return -ENOENT;
+	return proc_map_path(pid, *m, path, len);
+}
+
 int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil)
 {
 	static const char *conds[] = {
@@ -285,14 +319,11 @@ int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil
 	const char *module;
 	int err;
 
-	err = proc_maps__read(pid, &pm);
-	if (err) {
+	err = module_file(pid, "libc", &pm, &libc, path, sizeof(path));
+	if (!libc && err != -ENOENT) {
 		fprintf(stderr, "gilscope: cannot read /proc/%d/maps: %s\n", pid, strerror(-err));
-		return err;
+		goto cleanup;
 	}
-	libc = proc_maps__find_lib(&pm, "libc.so");
-	if (!libc)
-		libc = proc_maps__find_lib(&pm, "libc-");
 	if (!libc) {
 		report_add_probe(t->meta, "none", "libc",
 				 "no dynamic glibc mapped: futex(2) tracepoints only");
@@ -305,8 +336,11 @@ int tracer__attach_libc(struct tracer *t, pid_t pid, bool mutex_probes, bool gil
 		goto cleanup;
 	}
 	module = strrchr(libc->path, '/') ? strrchr(libc->path, '/') + 1 : libc->path;
-	err = proc_map_path(pid, libc, path, sizeof(path));
-	err = err ?: elf_file__open(path, &ef);
+	if (err) {	/* its file cannot be reached: no @path to name */
+		fprintf(stderr, "gilscope: cannot read %s: %s\n", libc->path, strerror(-err));
+		goto cleanup;
+	}
+	err = elf_file__open(path, &ef);
 	if (err) {
 		fprintf(stderr, "gilscope: cannot read %s: %s\n", path, strerror(-err));
 		goto cleanup;
@@ -404,33 +438,19 @@ int tracer__attach_py_sampling(struct tracer *t, unsigned int hz)
 	return 0;
 }
 
-/* The file of process @pid that /proc/PID/maps names @module: its path
- * for the kernel (proc_map_path) and its inode.  0 or -errno. */
-static int module_file(pid_t pid, const char *module, char *path, size_t len, uint64_t *ino)
-{
-	struct proc_maps pm = {0};
-	int err = proc_maps__read(pid, &pm);
-
-	for (size_t i = 0; !err && i < pm.nr; i++)
-		if (!strcmp(pm.maps[i].path, module)) {
-			*ino = pm.maps[i].inode;
-			err = proc_map_path(pid, &pm.maps[i], path, len);
-			proc_maps__free(&pm);
-			return err;
-		}
-	proc_maps__free(&pm);
-	return err ?: -ENOENT;
-}
-
 int tracer__attach_py_park(struct tracer *t, pid_t pid, const char *module)
 {
+	struct proc_maps pm = {0};
+	const struct proc_map *m;
 	struct elf_file *ef = NULL;
 	const char *base;
 	char path[4096];
-	uint64_t ino = 0;
+	uint64_t ino;
 	int err;
 
-	err = module_file(pid, module, path, sizeof(path), &ino);
+	err = module_file(pid, module, &pm, &m, path, sizeof(path));
+	ino = m ? m->inode : 0;
+	proc_maps__free(&pm);
 	if (!err && ino == t->py_park_ino)
 		return 0;	/* probed already (an exec into the same Python) */
 	err = err ?: elf_file__open(path, &ef);
@@ -452,12 +472,16 @@ int tracer__attach_py_gc(struct tracer *t, pid_t pid, const char *module)
 {
 	static const char *probes[] = { "gc__start", "gc__done" };
 	struct bpf_program *progs[] = { t->skel->progs.gc_start, t->skel->progs.gc_done };
+	struct proc_maps pm = {0};
+	const struct proc_map *m;
 	char path[4096], where[96];
 	const char *base;
-	uint64_t ino = 0;
+	uint64_t ino;
 	int err;
 
-	err = module_file(pid, module, path, sizeof(path), &ino);
+	err = module_file(pid, module, &pm, &m, path, sizeof(path));
+	ino = m ? m->inode : 0;
+	proc_maps__free(&pm);
 	if (!err && ino == t->py_gc_ino)
 		return 0;
 	for (int i = 0; !err && i < 2; i++)

@@ -9,6 +9,7 @@
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
 #include <bpf/libbpf.h>
+#include "grow.h"
 #include "proc.h"
 #include "symbolize.h"
 #include "watch.h"
@@ -150,15 +151,8 @@ int watch__resolve(struct watchset *w, pid_t pid, char *const *specs, int nr)
 
 static int add_link(struct watchset *w, struct bpf_link *l)
 {
-	if (w->nr_links == w->cap_links) {
-		size_t cap = w->cap_links ? w->cap_links * 2 : 16;
-		struct bpf_link **n = realloc(w->links, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		w->links = n;
-		w->cap_links = cap;
-	}
+	if (GROW_ARRAY(w->links, w->cap_links, w->nr_links + 1, 16))
+		return -ENOMEM;
 	w->links[w->nr_links++] = l;
 	return 0;
 }

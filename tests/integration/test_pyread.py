@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """user/pyread.c against the interpreter's own word: a thread parks in a
 known frame after printing its own stack (tests/workloads/py_park.py),
-and build/pyread_probe, walking that thread's frames from outside with
+and build/pyprobe frames, walking that thread's frames from outside with
 the BPF side's walk (bpf/py_walk.h), must name every frame exactly as
 the thread itself did: qualname (3.11+) or name, path as the process
 sees it, and the line of the call each frame is in."""
@@ -11,7 +11,7 @@ import subprocess
 
 from common import BUILD, Skip, every_python, wait_until
 
-PROBE = os.path.join(BUILD, "pyread_probe")
+PROBE = os.path.join(BUILD, "pyprobe")
 PARK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads", "py_park.py")
 
 
@@ -52,7 +52,7 @@ def probe_parked(py, mode):
         tid = host_tid(wl.pid, d["tid"])
         assert wait_until(lambda: parked(wl.pid, tid)), "%s: thread %d never parked" % (
             py.label, tid)
-        args = [PROBE, str(wl.pid)]
+        args = [PROBE, "frames", str(wl.pid)]
         if mode == "thread":
             args.append(str(d["ident"]))
         r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

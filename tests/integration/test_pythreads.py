@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """The Python names of a live CPython's threads, read from outside
-(user/pyread_threads.c, through build/pythreads_probe), against what
+(user/pyread_threads.c, through build/pyprobe threads), against what
 threading itself says in the process: every Python here, each as its
 launcher runs it (chroot, container)."""
 import json
@@ -10,7 +10,7 @@ import subprocess
 
 from common import BUILD, Skip, every_python, workload_py
 
-PROBE = os.path.join(BUILD, "pythreads_probe")
+PROBE = os.path.join(BUILD, "pyprobe")
 NAME_MAX = 63   # bytes of a name kept (struct py_thread_name)
 
 
@@ -24,8 +24,8 @@ def kept(name):
 
 
 def probe(pid):
-    r = subprocess.run([PROBE, str(pid)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=30)
+    r = subprocess.run([PROBE, "threads", str(pid)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=30)
     return r.returncode, r.stdout, r.stderr
 
 
@@ -61,7 +61,7 @@ def check_names(py, *args):
         rc, out, err = probe(wl.pid)
     finally:
         release(wl)
-    assert rc == 0, "%s: pythreads_probe exited %d: %s" % (py.label, rc, err)
+    assert rc == 0, "%s: pyprobe threads exited %d: %s" % (py.label, rc, err)
     got = json.loads(out)
     assert got["python"] == "%d.%d" % py.vinfo[:2], (py.label, got["python"])
     want = {tid: kept(name) for tid, name in truth["threads"].items()}
@@ -127,7 +127,7 @@ def pythreads_while_threads_come_and_go(py):
     try:
         for _ in range(40):
             rc, out, err = probe(wl.pid)
-            assert rc in (0, 1), "%s: pythreads_probe exited %d: %s" % (py.label, rc, err)
+            assert rc in (0, 1), "%s: pyprobe threads exited %d: %s" % (py.label, rc, err)
             if rc:
                 results.append(err.strip())
                 continue

@@ -4,6 +4,7 @@
 #include <linux/types.h>
 #include "testlib.h"
 #include "gilscope.h"
+#include "grow.h"
 #include "stats.h"
 #include "u64map.h"
 
@@ -186,4 +187,35 @@ TEST(stats_log2_top_slot)
 	fclose(f);
 	CHECK(strstr(buf, "9223372036854775808 -> 18446744073709551615") != NULL);
 	samples__free(&s);
+}
+
+/* grow.h: the room doubles from the first room until it holds what is
+ * needed; a size that cannot be allocated leaves the array as it was. */
+TEST(grow_array_doubles_and_keeps_on_failure)
+{
+	uint32_t *a = NULL, *was;
+	size_t cap = 0;
+
+	CHECK(GROW_ARRAY(a, cap, 0, 4) == 0);
+	CHECK(a == NULL);
+	CHECK_U64(cap, 0);
+	CHECK(GROW_ARRAY(a, cap, 1, 4) == 0);
+	CHECK_U64(cap, 4);
+	for (uint32_t i = 0; i < 4; i++)
+		a[i] = i;
+	CHECK(GROW_ARRAY(a, cap, 4, 4) == 0);	/* room enough: no change */
+	CHECK_U64(cap, 4);
+	CHECK(GROW_ARRAY(a, cap, 5, 4) == 0);
+	CHECK_U64(cap, 8);
+	CHECK(GROW_ARRAY(a, cap, 33, 4) == 0);
+	CHECK_U64(cap, 64);
+	for (uint32_t i = 0; i < 4; i++)
+		CHECK_U64(a[i], i);
+	was = a;
+	CHECK(GROW_ARRAY(a, cap, SIZE_MAX / 2, 4) == -ENOMEM);
+	CHECK(GROW_ARRAY(a, cap, SIZE_MAX, 4) == -ENOMEM);
+	CHECK(a == was);
+	CHECK_U64(cap, 64);
+	CHECK_U64(a[3], 3);
+	free(a);
 }

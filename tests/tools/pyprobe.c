@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * pyread_probe: the Python stack of one thread of a live CPython, walked
- * from outside with the BPF side's own walk (bpf/py_walk.h, reading with
- * process_vm_readv) and named by user/pyread.c: the ground-truth check of
- * tests/integration/test_pyread.py.
+ * pyprobe: what user/pyread.c reads of a live CPython from outside, the
+ * ground-truth checks of tests/integration/test_pyread.py (frames) and
+ * test_pythreads.py (threads).  Both modes find the GIL and open a
+ * reader on the runtime as gilscope does.
  *
- *   pyread_probe PID		the GIL's last holder
- *   pyread_probe PID IDENT	the thread whose threading.get_ident() is IDENT
- *   pyread_probe -b N PID ...	also times N walks + namings (cold and cached)
- *   pyread_probe -v PID ...	also each frame's code, instr and error
+ *   pyprobe frames PID		the GIL's last holder's Python stack
+ *   pyprobe frames PID IDENT	the stack of the thread whose
+ *				threading.get_ident() is IDENT
+ *   pyprobe frames -b N PID ...	also times N walks + namings (cold and cached)
+ *   pyprobe frames -v PID ...	also each frame's code, instr and error
+ *   pyprobe threads PID		the Python names of its threads
  *
- * Prints "python 3.X", then one line a frame, innermost first:
- * "qualname (path:line)" or "[unknown]".
+ * frames walks with the BPF side's own walk (bpf/py_walk.h, reading with
+ * process_vm_readv) and prints "python 3.X", then one line a frame,
+ * innermost first: "qualname (path:line)" or "[unknown]".
+ *
+ * threads reads with user/pyread_threads.c and prints
+ * {"python": "3.X", "threads": {"TID": "NAME", ...}}.
+ *
+ * Exits 0, 1 naming what failed on stderr, or 2 on bad usage.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "gil_profile.h"
+#include "json.h"
 #include "proc.h"
 #include "pyread.h"
 
@@ -28,7 +37,46 @@ static pid_t target;
 #define GS_PY_READ(dst, len, addr) proc_read_mem(target, (addr), (dst), (len))
 #include "py_walk.h"
 
-#define MAX_THREADS	4096
+#define MAX_TSTATES	4096	/* a bound on the thread-state list walk */
+#define MAX_NAMES	1024	/* thread names read */
+
+#define USAGE	"usage: pyprobe frames [-b N] [-v] PID [IDENT]\n" \
+		"       pyprobe threads PID\n"
+
+/* The set-up both modes share: the GIL of @target found, a reader on its
+ * runtime opened.  0, or 1 with what failed on stderr. */
+static int open_reader(struct gil_location *g, struct pyread **r)
+{
+	char why[256];
+	int err;
+
+	err = gil_find(target, NULL, g, why, sizeof(why));
+	if (err || !g->runtime) {
+		fprintf(stderr, "pyprobe: no CPython GIL in %d: %s\n", target, why);
+		return 1;
+	}
+	err = pyread__new(target, g->py_major, g->py_minor, g->runtime, r, why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "pyprobe: %s\n", why);
+		return 1;
+	}
+	return 0;
+}
+
+static int parse_pid(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > INT32_MAX)
+		return -1;
+	target = v;
+	return 0;
+}
+
+/* ---- frames ---- */
 
 /* The PyThreadState whose thread_id (pthread_self) is @ident, or 0 */
 static uint64_t find_tstate(struct pyread *r, uint64_t ident)
@@ -38,7 +86,7 @@ static uint64_t find_tstate(struct pyread *r, uint64_t ident)
 
 	if (!interp || pyread__read(r, interp + l->is_threads_head, &ts, sizeof(ts)))
 		return 0;
-	for (int n = 0; ts && n < MAX_THREADS; n++) {
+	for (int n = 0; ts && n < MAX_TSTATES; n++) {
 		if (pyread__read(r, ts + l->ts_thread_id, &id, sizeof(id)))
 			return 0;
 		if (id == ident)
@@ -116,14 +164,14 @@ static void bench(struct pyread *r0, const struct gil_location *g, uint64_t tsta
 	}
 }
 
-int main(int argc, char **argv)
+static int frames(int argc, char **argv)
 {
 	struct gs_py_frame f[GS_PY_FRAMES];
 	struct gil_location g;
 	struct gs_py_config c;
 	struct pyread *r = NULL;
 	uint64_t tstate;
-	char why[256], name[512];
+	char name[512];
 	uint32_t flags = 0, nr;
 	int err, opt, nbench = 0, verbose = 0;
 
@@ -135,28 +183,19 @@ int main(int argc, char **argv)
 		else
 			return 2;
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "usage: pyread_probe [-b N] PID [IDENT]\n");
+	if (optind >= argc || parse_pid(argv[optind])) {
+		fprintf(stderr, USAGE);
 		return 2;
 	}
-	target = atoi(argv[optind]);
-	err = gil_find(target, NULL, &g, why, sizeof(why));
-	if (err || !g.runtime) {
-		fprintf(stderr, "pyread_probe: no CPython GIL in %d: %s\n", target, why);
+	if (open_reader(&g, &r))
 		return 1;
-	}
-	err = pyread__new(target, g.py_major, g.py_minor, g.runtime, &r, why, sizeof(why));
-	if (err) {
-		fprintf(stderr, "pyread_probe: %s\n", why);
-		return 1;
-	}
 	if (optind + 1 < argc) {
 		tstate = find_tstate(r, strtoull(argv[optind + 1], NULL, 0));
 	} else if (proc_read_mem(target, g.last_holder, &tstate, sizeof(tstate))) {
 		tstate = 0;
 	}
 	if (!tstate) {
-		fprintf(stderr, "pyread_probe: no such thread state in %d\n", target);
+		fprintf(stderr, "pyprobe: no such thread state in %d\n", target);
 		pyread__free(r);
 		return 1;
 	}
@@ -178,9 +217,59 @@ int main(int argc, char **argv)
 		printf("%s\n", name);
 	}
 	if (flags)
-		fprintf(stderr, "pyread_probe: walk flags 0x%x\n", flags);
+		fprintf(stderr, "pyprobe: walk flags 0x%x\n", flags);
 	if (nbench > 0)
 		bench(r, &g, tstate, nbench);
 	pyread__free(r);
 	return 0;
+}
+
+/* ---- threads ---- */
+
+static int threads(int argc, char **argv)
+{
+	static struct py_thread_name t[MAX_NAMES];
+	struct gil_location g;
+	struct pyread *r = NULL;
+	struct json j;
+	char buf[32];
+	int n;
+
+	if (argc != 2 || parse_pid(argv[1])) {
+		fprintf(stderr, USAGE);
+		return 2;
+	}
+	if (open_reader(&g, &r))
+		return 1;
+	n = pyread__thread_names(r, t, MAX_NAMES);
+	pyread__free(r);
+	if (n < 0) {
+		fprintf(stderr, "pyprobe: cannot read the thread names of %d: %s\n",
+			target, strerror(-n));
+		return 1;
+	}
+	json_init(&j, stdout);
+	json_obj_begin(&j, NULL);
+	snprintf(buf, sizeof(buf), "%d.%d", g.py_major, g.py_minor);
+	json_str(&j, "python", buf);
+	json_obj_begin(&j, "threads");
+	for (int i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "%u", t[i].tid);
+		json_str(&j, buf, t[i].name);
+	}
+	json_obj_end(&j);
+	json_obj_end(&j);
+	printf("\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	/* the mode's own arguments, argv[0] the mode, as getopt wants */
+	if (argc >= 2 && !strcmp(argv[1], "frames"))
+		return frames(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "threads"))
+		return threads(argc - 1, argv + 1);
+	fprintf(stderr, USAGE);
+	return 2;
 }
