@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "events.h"
+#include "grow.h"
 #include "pystats.h"
 
 /* ---- the analysis (py_machine.h), on this side ---- */
@@ -51,15 +52,8 @@ static void add(struct py_costs *c, int stack, uint32_t tid, uint64_t ns, uint64
 			return;
 		}
 	}
-	if (c->nr == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 8;
-
-		x = realloc(c->v, cap * sizeof(*x));
-		if (!x)
-			return;
-		c->v = x;
-		c->cap = cap;
-	}
+	if (GROW_ARRAY(c->v, c->cap, c->nr + 1, 8))
+		return;
 	c->v[c->nr++] = (struct py_cost){ .stack = stack, .tid = tid, .ns = ns, .count = count };
 }
 

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "analysis.h"
+#include "grow.h"
 #include "names.h"
 #include "proc.h"
 #include "report.h"
@@ -68,7 +69,7 @@ int summary__begin(struct tracer *tr, pid_t pid, const struct report_meta *m)
 /* The GIL's histograms (wait, hold, handoffs) of every thread. */
 static void drop_gil_hists(struct gilscope_bpf *s)
 {
-	struct gs_hist_key k, cur, *keys = NULL, *n;
+	struct gs_hist_key k, cur, *keys = NULL;
 	size_t nr = 0, cap = 0;
 	void *prev = NULL;
 
@@ -77,13 +78,8 @@ static void drop_gil_hists(struct gilscope_bpf *s)
 		prev = &cur;
 		if (k.kind < GS_H_GIL_WAIT || k.kind > GS_H_HANDOFF_ALL)
 			continue;
-		if (nr == cap) {
-			cap = cap ? cap * 2 : 64;
-			n = realloc(keys, cap * sizeof(*keys));
-			if (!n)
-				break;
-			keys = n;
-		}
+		if (GROW_ARRAY(keys, cap, nr + 1, 64))
+			break;
 		keys[nr++] = k;
 	}
 	for (size_t i = 0; i < nr; i++)

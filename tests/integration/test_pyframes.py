@@ -109,6 +109,15 @@ def check_hog_held_in(label, truth, rep):
     assert not bad, "%s: frames not 'qualname (path:line)': %s" % (label, bad[:5])
     assert samples >= 20, "%s: %d held samples for a second of GIL-bound CPU: %s" \
         % (label, samples, hog["held_in"])
+    # the sampler ticks per CPU at sample_hz and catches the hog only on
+    # CPU holding the GIL: never more often than that rate over its CPU
+    # time (10% and 3 ticks for the timer's slack), and at least half
+    hz = rep["gil"]["python_stacks"]["sample_hz"]
+    ticks = hz * truth["hog"]["thread_time_ns"] / 1e9
+    assert 0.5 * ticks <= samples <= 1.1 * ticks + 3, \
+        "%s: %d samples of the hog, %.0f ticks of %d Hz in its CPU time" \
+        % (label, samples, ticks, hz)
+    assert rep["gil"]["python_stacks"]["samples"] >= samples, (label, rep["gil"]["python_stacks"])
     # hog's thread holds the GIL in hog()'s loop but for its start (the
     # thread's bootstrap, one Event.wait) and its end: a few ms of a second
     assert in_hog >= 0.95 * total, "%s: %.1f%% of hog's held samples in hog(): %s" \
