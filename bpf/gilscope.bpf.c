@@ -575,9 +575,23 @@ int BPF_KPROBE(py_park, void *sema)
 		return 0;
 	bpf_map_update_elem(&py_parks, &tid, &park, BPF_ANY);
 	if (summary) {
+		struct gs_py_stack_event *e;
 		__u8 one = 1;
 
-		bpf_map_update_elem(&sum_pymutexes, &park.addr, &one, BPF_NOEXIST);
+		/* a mutex first parked on: streamed (no frames), for user
+		 * space to name its Python type while the object lives */
+		if (bpf_map_update_elem(&sum_pymutexes, &park.addr, &one, BPF_NOEXIST) ||
+		    !(e = reserve(sizeof(*e))))
+			return 0;
+		__builtin_memset(e, 0, sizeof(*e));
+		e->hdr.type = GS_EV_PY_STACK;
+		e->hdr.tid = tid;
+		e->hdr.ts = park.ts;
+		e->kind = GS_PY_PARK;
+		e->of_tid = tid;
+		e->addr = park.addr;
+		e->flags = GS_PY_TO_NAME;
+		submit(e);
 	} else {
 		emit_py_stack(GS_PY_PARK, tid, py_tstate_of(tid), park.addr, park.ts);
 	}

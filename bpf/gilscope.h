@@ -298,6 +298,8 @@ enum gs_py_stack_kind {
 	GS_PY_SAMPLE = 4,	/* its own, sampled on CPU while holding the GIL */
 	GS_PY_PARK = 5,		/* its own, in _PyParkingLot_Park(addr): a PyMutex
 				 * (3.13+) about to sleep */
+	GS_PY_NEW = 6,		/* --summary: a stack first kept (addr: its id;
+				 * GS_PY_TO_NAME) */
 };
 
 /* The frame is a code object and where in it the thread is: f_lasti
@@ -316,6 +318,9 @@ struct gs_py_frame {
 #define GS_PY_NO_TSTATE	4	/* the thread's PyThreadState is not known yet */
 #define GS_PY_IN_GC	8	/* its thread was inside the garbage collector
 				 * (USDT python:gc__start .. gc__done) */
+#define GS_PY_TO_NAME	16	/* --summary: not a stack read now, but one BPF
+				 * keeps (GS_PY_NEW) or a PyMutex first parked on
+				 * (GS_PY_PARK), streamed to be named */
 
 /* GS_EV_PY_STACK: hdr.tid caught it; of_tid is whose stack it is. */
 struct gs_py_stack_event {

@@ -101,6 +101,21 @@ struct {
 	__type(value, struct gs_sum_py);
 } sum_py SEC(".maps");
 
+/* A stack being read (too big for the BPF stack), one per thread and
+ * context: a per-CPU entry would not do, as a uprobe's program can be
+ * preempted by another thread's, and the sampler (a timer interrupt)
+ * can cut into the thread's own; key: tid, | 1 << 32 for the sampler.
+ * Created at a thread's first stack, deleted at its exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct gs_py_stack_event);
+} sum_py_scratch SEC(".maps");
+
+struct gs_py_stack_event sum_zero_pystack;
+
 /* The PyMutexes parked on (key: address), for user space to name their
  * Python type at its ticks, as the stream's GS_PY_PARK records do. */
 struct {
@@ -355,21 +370,33 @@ static __always_inline __u64 sum_py_hash(const struct gs_py_stack_event *s)
 	return h == GS_PY_NO_STACK ? h - 1 : h;
 }
 
+/* A stack first kept: streamed, so that user space names its frames
+ * within milliseconds, as the stream's are, not after the target has
+ * gone (its code objects with it).  Few: each stack once. */
+static __always_inline void sum_py_new(const struct gs_py_stack_event *s, __u64 stack)
+{
+	struct gs_py_stack_event *e = reserve(sizeof(*e));
+
+	if (!e)
+		return;
+	__builtin_memcpy(e, s, sizeof(*e));
+	e->kind = GS_PY_NEW;
+	e->addr = stack;
+	e->flags |= GS_PY_TO_NAME;
+	submit(e);
+}
+
 /*
- * --summary's emit_py_stack(): the stack walked, kept by its hash, and
- * given to the Python analysis.  A wait's later timed waits are not
- * walked again: the analysis keeps the first's.
- *
- * It is walked into a ring-buffer reservation, discarded after, not
- * into a per-CPU scratch entry: a uprobe's program can be preempted, and
- * the sampler's (a timer interrupt) can cut into it on the same CPU;
- * either would write over a shared entry mid-walk (seen: frames that
- * name nothing).  A discarded record wakes no one and costs no copy.
+ * --summary's emit_py_stack(): the stack walked (into the thread's own
+ * scratch entry: a shared one was seen overwritten mid-walk, frames
+ * that named nothing), kept by its hash, and given to the Python
+ * analysis.  A wait's later timed waits are not walked again: the
+ * analysis keeps the first's.
  */
 static __noinline void sum_py_stack(const struct gs_py_config *c, __u32 kind, __u32 of_tid,
 				    __u64 tstate, __u64 ts)
 {
-	__u64 id = bpf_get_current_pid_tgid(), stack = GS_PY_NO_STACK;
+	__u64 id = bpf_get_current_pid_tgid(), stack = GS_PY_NO_STACK, sk;
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct gs_env env = { 0 };
 	struct gs_py_stack_event *s;
@@ -382,10 +409,9 @@ static __noinline void sum_py_stack(const struct gs_py_config *c, __u32 kind, __
 	pg = sum_get(&sum_pygils, &tgid, &sum_zero_pygil);
 	if (!t || !pg)
 		return;
-	if (kind == GS_PY_GIL_WAIT && t->py.waiting)
-		s = NULL;
-	else if (!(s = bpf_ringbuf_reserve(&events, sizeof(*s), 0)))
-		count(GS_CNT_SUM_FULL);	/* no room to read it: said as a table's */
+	sk = tid | (__u64)(kind == GS_PY_SAMPLE) << 32;
+	s = kind == GS_PY_GIL_WAIT && t->py.waiting ? NULL
+		: sum_get(&sum_py_scratch, &sk, &sum_zero_pystack);
 	if (s) {
 		__builtin_memset(s->frames, 0, sizeof(s->frames));
 		s->flags = tstate ? 0 : GS_PY_NO_TSTATE;
@@ -408,13 +434,13 @@ static __noinline void sum_py_stack(const struct gs_py_config *c, __u32 kind, __
 			s->of_tid = of_tid;
 			s->addr = 0;
 			s->tstate = tstate;
-			if (bpf_map_update_elem(&sum_pystacks, &stack, s, BPF_NOEXIST) &&
-			    !bpf_map_lookup_elem(&sum_pystacks, &stack)) {
+			if (!bpf_map_update_elem(&sum_pystacks, &stack, s, BPF_NOEXIST))
+				sum_py_new(s, stack);
+			else if (!bpf_map_lookup_elem(&sum_pystacks, &stack)) {
 				count(GS_CNT_SUM_FULL);
 				stack = GS_PY_NO_STACK;
 			}
 		}
-		bpf_ringbuf_discard(s, BPF_RB_NO_WAKEUP);
 	}
 	env.t = t;
 	gs_py_stack(&env, &t->py, pg, tid, kind, of_tid, stack, ts);
@@ -510,6 +536,13 @@ static __always_inline void sum_thread_event(void *ctx, __u32 tid, const char *c
 	 * its own CPU is updating: only the name */
 	if (tid == (__u32)bpf_get_current_pid_tgid())
 		sum_event(ctx, &e);
+	if (exited) {
+		__u64 sk = tid;
+
+		bpf_map_delete_elem(&sum_py_scratch, &sk);
+		sk |= 1ULL << 32;
+		bpf_map_delete_elem(&sum_py_scratch, &sk);
+	}
 	t = sum_get(&sum_threads, &tid, &sum_zero_thread);
 	if (!t)
 		return;

@@ -90,7 +90,8 @@ static void py_stack(struct pystats *p, const struct gs_py_stack_event *e)
 	struct gs_env env = { p };
 	int id;
 
-	if (!t)
+	/* --summary's records to be named: BPF counts them itself */
+	if (!t || (e->flags & GS_PY_TO_NAME))
 		return;
 	p->records++;
 	p->no_tstate += !!(e->flags & GS_PY_NO_TSTATE);

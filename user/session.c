@@ -83,8 +83,9 @@ int session__prepare(struct session *s, const struct env *env)
  * samples for a 1 s hold to be attributed within a few percent, at a
  * cost of a walk of its frames (microseconds) each. */
 #define PY_SAMPLE_HZ	499
-/* --summary names its Python stacks this often, while they can be read */
-#define PY_NAME_EVERY_NS	250000000ULL
+/* --summary names each new Python stack as its GS_PY_NEW record comes;
+ * this often it looks for any whose record was lost */
+#define PY_NAME_EVERY_NS	1000000000ULL
 
 /*
  * A CPython's Python stacks: its frame layout into BPF, the holder

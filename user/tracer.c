@@ -63,9 +63,10 @@ int tracer__open(struct tracer *t, const struct tracer_opts *o, struct report_me
 	t->skel->rodata->capture_stacks = o->stacks;
 	t->skel->rodata->mutex_events = o->mutex_events;
 	t->skel->rodata->summary = o->summary;
-	/* a summary streams nothing: the smallest ring buffer will do */
+	/* a summary streams an exec's records and each Python stack once
+	 * (GS_PY_NEW, to be named): a small ring buffer will do */
 	err = bpf_map__set_max_entries(t->skel->maps.events,
-				       o->summary ? 4096 : (unsigned)o->ringbuf_mb << 20);
+				       o->summary ? 512 << 10 : (unsigned)o->ringbuf_mb << 20);
 	/* ... and only a summary needs the stack-id map (preallocated) */
 	err = err ?: bpf_map__set_max_entries(t->skel->maps.stacks, o->summary ? 4096 : 1);
 	if (err)
