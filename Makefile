@@ -24,7 +24,10 @@ CFLAGS    ?= -g -O2
 CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
              -DGILSCOPE_VERSION='"$(VERSION)"' -fno-omit-frame-pointer
 CPPFLAGS  += -I$(OUTPUT) -Ibpf -Iuser
-LDLIBS    += -lbpf -lelf -lz -lm
+# zydis decodes x86 for probe placement (user/insn.c); Debian's
+# libzydis-dev 4.0 ships no pkg-config file
+ZYDIS_LIBS := $(shell pkg-config --libs zydis 2>/dev/null || echo -lZydis)
+LDLIBS    += -lbpf -lelf -lz -lm $(ZYDIS_LIBS)
 ifeq ($(SANITIZE),1)
 CFLAGS    += -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS   += -fsanitize=address,undefined
@@ -151,7 +154,7 @@ FUZZ_USER := $(filter-out user/main.c user/live.c user/tracer.c user/watch.c use
 
 $(OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_USER) $(wildcard user/*.h) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_USER) -lelf -lz -lm -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_USER) -lelf -lz -lm $(ZYDIS_LIBS) -o $@
 
 fuzz: $(OUTPUT)/fuzz_tracefile $(OUTPUT)/fuzz_tracefile_chunks $(OUTPUT)/fuzz_elf \
 		$(OUTPUT)/gilscope $(OUTPUT)/tests/lockholder $(OUTPUT)/tests/deadlock

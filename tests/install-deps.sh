@@ -5,7 +5,7 @@ set -e
 need=""
 # debootstrap: the sid root of test Pythons; libffi-dev, xz-utils: the nogil build;
 # python3-numpy, python3-flask: real software the Python-stack tests run
-for p in make gcc clang llvm libclang-rt-dev libbpf-dev libelf-dev zlib1g-dev bpftool python3 valgrind strace \
+for p in make gcc clang llvm libclang-rt-dev libbpf-dev libelf-dev zlib1g-dev libzydis-dev bpftool python3 valgrind strace \
 	 debootstrap libffi-dev xz-utils python3-numpy python3-flask; do
 	case "$p" in
 	bpftool) command -v bpftool >/dev/null 2>&1 || need="$need $p" ;;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Just enough x86-64 instruction decoding to place uprobes well.
+ * x86-64 instruction decoding (zydis) to place uprobes well.
  *
  * A uprobe on an instruction the kernel must single-step out of line costs
  * ~12 us a hit on this machine kind; on one it emulates (jmp, jcc, call,
@@ -34,8 +34,10 @@ struct insn {
 	int32_t rel;		/* branch displacement for JCC/JMP/CALL */
 };
 
-/* Decodes one instruction.  Returns 0, -EINVAL for bytes it does not
- * know (the caller then gives up rather than guess). */
+/* Decodes one instruction.  Returns 0, -EINVAL for bytes that are not
+ * one, and for what the probe search must not walk past (traps, privileged
+ * and I/O instructions, branches uprobes does not emulate; VEX/EVEX and x87
+ * too, by choice): the caller then gives up rather than guess. */
 int insn_decode(const uint8_t *code, size_t len, struct insn *out);
 
 /* True when the kernel's x86 uprobe code emulates @in instead of
