@@ -26,6 +26,8 @@
 
 #include "gilscope.h"
 
+/* A zeroed state is as good (BPF's map entries start so): a stack field
+ * is read only when the flag or time beside it says it was set. */
 static inline void gs_py_tstate_init(struct gs_py_tstate *t)
 {
 	__builtin_memset(t, 0, sizeof(*t));
