@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "analysis.h"
@@ -125,11 +126,23 @@ int analysis__from_meta(struct analysis *a, const struct report_meta *m,
 
 	err = analysis__new(a, &lc, names);
 	a->keep = keep;
+	if (!err)
+		analysis__set_python(a, m);
 	if (!err && m->has_gil)
 		err = analysis__add_gil(a, &gc);
 	if (!err)
 		err = analysis__add_refcount(a, m);
 	return err;
+}
+
+void analysis__set_python(struct analysis *a, const struct report_meta *m)
+{
+	int major = 0, minor = 0;
+
+	/* "3.11.2", "3.13.0t": a recording keeps the name, not the numbers */
+	if (m->has_gil && sscanf(m->gil.python, "%d.%d", &major, &minor) != 2)
+		major = minor = 0;
+	pystacks__set_python(&a->pystacks, major, minor);
 }
 
 void analysis__push(struct analysis *a, const void *data, size_t size)

@@ -47,6 +47,9 @@ int analysis__new(struct analysis *a, const struct lockstats_config *cfg,
 struct report_meta;
 int analysis__from_meta(struct analysis *a, const struct report_meta *m,
 			struct names *names, bool keep);
+/* Tells the Python stacks which CPython the meta's GIL is (how their
+ * frames' entry marks read): at the start, and when an exec found one. */
+void analysis__set_python(struct analysis *a, const struct report_meta *m);
 /* Adds the GIL analysis (before the first event). */
 int analysis__add_gil(struct analysis *a, const struct gil_config *cfg);
 /* Adds the refcount analysis of the objects @m watches (before the first

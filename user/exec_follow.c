@@ -79,6 +79,8 @@ static void attach_new_image(struct session *s, const struct gs_exec_event *e)
 	}
 	target__describe(&s->target, meta);
 	if (!session__find_gil(s) && meta->has_gil) {
+		/* the new image's stacks are of its version */
+		analysis__set_python(&s->an, meta);
 		f.hdr.type = GS_EV_GIL_FOUND;
 		f.hdr.tid = pid;
 		f.hdr.ts = now_ns();

@@ -323,6 +323,7 @@ int cmd_export(struct env *env)
 	struct replay r = {0};
 	struct outfile out = { .fd = -1 };
 	struct csv c = {0};
+	struct folded_native *fn = NULL;
 	int err, ret = 1;
 
 	if (outfile__same(env->input, env->output)) {
@@ -340,6 +341,14 @@ int cmd_export(struct env *env)
 		r.tap_ctx = &c;
 		fprintf(out.f, "time_ns,event,tid,thread,addr,addr_name,end_ns,arg1,arg2,text\n");
 	}
+	if (env->native) {	/* --format folded --metric lock-wait (options.c) */
+		if (folded_native__new(&r, &fn)) {
+			fprintf(stderr, "gilscope: out of memory\n");
+			goto cleanup;
+		}
+		r.tap = folded_native__tap;
+		r.tap_ctx = fn;
+	}
 	if (replay__load(&r, env->input, env->top))
 		goto cleanup;
 	if (!strcmp(env->format, "perfetto") && (err = perfetto(out.f, &r))) {
@@ -348,7 +357,7 @@ int cmd_export(struct env *env)
 	}
 	if (!strcmp(env->format, "svg"))
 		svg(out.f, &r);
-	if (!strcmp(env->format, "folded") && (err = export_folded(out.f, &r, env->metric))) {
+	if (!strcmp(env->format, "folded") && (err = export_folded(out.f, &r, env->metric, fn))) {
 		fprintf(stderr, "gilscope: cannot write %s: %s\n", env->output, strerror(-err));
 		goto cleanup;
 	}
@@ -359,5 +368,6 @@ cleanup:
 	if (out.f)
 		outfile__abort(&out);
 	replay__free(&r);
+	folded_native__free(fn);
 	return ret;
 }

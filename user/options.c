@@ -38,7 +38,7 @@ static const char args_doc[] = "-p PID | -- CMD [ARGS...]\n"
 	"record -o FILE.gst (-p PID | -- CMD [ARGS...])\n"
 	"refcount --object OBJ[,OBJ] (-p PID | -- CMD [ARGS...])\n"
 	"report FILE.gst\n"
-	"export FILE.gst --format perfetto|csv|svg|folded [--metric M] -o OUT";
+	"export FILE.gst --format perfetto|csv|svg|folded [--metric M [--native]] -o OUT";
 
 static const char record_doc[] =
 "gilscope record: trace like gilscope -p/--, but write the events to a .gst\n"
@@ -60,7 +60,8 @@ static const char export_doc[] =
 "  gilscope export run.gst --format perfetto -o run.json   # ui.perfetto.dev\n"
 "  gilscope export run.gst --format csv -o events.csv\n"
 "  gilscope export run.gst --format svg -o timeline.svg\n"
-"  gilscope export run.gst --format folded --metric gil-held -o held.folded  # flamegraph.pl";
+"  gilscope export run.gst --format folded --metric gil-held -o held.folded  # flamegraph.pl\n"
+"  gilscope export run.gst --format folded --metric lock-wait --native -o locks.folded";
 
 static const char refcount_doc[] =
 "gilscope refcount: watch the reference counts of up to 4 objects with\n"
@@ -136,8 +137,9 @@ static const struct argp_option opts[] = {
 	  "(percentiles within 3.1%; no timeline, no recording)", 0 },
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "Do not capture waiters' user stacks", 0 },
 	{ "top", OPT_TOP, "N", 0, "Call sites shown per lock (default 5)", 0 },
-	{ "native", OPT_NATIVE, NULL, 0, "Text report: native call sites too where a "
-	  "lock's waiters have Python stacks (shown first, alone by default)", 0 },
+	{ "native", OPT_NATIVE, NULL, 0, "Text report: a lock's Python call sites as mixed "
+	  "stacks (native frames, the Python ones in place of the eval loop's; alone by "
+	  "default); export --format folded --metric lock-wait: the same", 0 },
 	{ "ringbuf-mb", OPT_RINGBUF, "MB", 0, "Ring buffer size, a power of 2 (default 16)", 0 },
 	{ "force", OPT_FORCE, NULL, 0, "Overwrite existing output files", 0 },
 	{ "verbose", 'v', NULL, 0, "Print libbpf's debug output", 0 },
@@ -304,6 +306,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				argp_error(state, "export needs --format perfetto|csv|svg|folded and -o OUT");
 			if (env->metric && strcmp(env->format, "folded"))
 				argp_error(state, "--metric belongs to --format folded (flame graph stacks)");
+			/* only lock waits have native stacks */
+			if (env->native && (strcmp(env->format, "folded") || !env->metric ||
+					    strcmp(env->metric, "lock-wait")))
+				argp_error(state, "--native in export belongs to --format folded "
+					   "--metric lock-wait (only lock waits have native stacks)");
 			if (env->pid || env->cmd || env->duration > 0 || env->nr_objects)
 				argp_error(state, "export reads a recording: -p, -d, --object and a command "
 					   "belong to 'gilscope record'");

@@ -62,11 +62,15 @@ static const struct py_layout static_layouts[] = {
 		.str_ascii_data = 48, .str_compact_data = 72,
 	},
 	{
-		/* 3.11 has no C-stack frames in the chain (is_entry marks
-		 * the first frame of an eval loop instead): none skipped */
+		/* 3.11 has no C-stack frames in the chain: is_entry (the
+		 * bool at 68) marks the first frame an eval-loop call ran
+		 * instead, read as an owner byte equal to 1; such frames
+		 * are kept (pystacks__set_python) and end the frames of
+		 * one C call in mixed stacks */
 		.major = 3, .minor = 11,
 		.walk = { .ts_frame = 56, .ts_cframe_frame = 8, .fr_previous = 48,
-			  .fr_code = 32, .fr_instr = 56, .instr_mask = ~0ULL, .code_mask = ~0ULL },
+			  .fr_code = 32, .fr_instr = 56, .fr_owner = 68, .instr_mask = ~0ULL,
+			  .code_mask = ~0ULL, .owner_mask = 0xff, .owner_cstack = 1 /* is_entry */ },
 		.ts_next = 8, .ts_native_tid = 160, .ts_thread_id = 152,
 		.is_threads_head = 16, .is_modules = 888,
 		.rt_interp_head = 40, .rt_interp_main = 48,

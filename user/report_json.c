@@ -6,6 +6,7 @@
 #include "analysis.h"
 #include "json.h"
 #include "lockstats.h"
+#include "mixstack.h"
 #include "names.h"
 #include "report.h"
 #include "report_py.h"
@@ -28,6 +29,26 @@ static void dist(struct json *j, const char *key, struct samples *s, bool known)
 		json_null(j, "max");
 	}
 	json_obj_end(j);
+}
+
+/* The native and the Python stack merged (mixstack.h), when there are
+ * both; else null. */
+static void mixed_json(struct json *j, struct analysis *a, struct names *n,
+		       const struct lock_caller *c)
+{
+	const struct py_stack *py = pystacks__get(&a->pystacks, c->py_stack);
+	struct mix_frame mix[MIX_MAX_FRAMES];
+	size_t nr;
+
+	if (!py || !c->nr_frames) {
+		json_null(j, "mixed_stack");
+		return;
+	}
+	nr = mixstack(n, c->frames, c->nr_frames, py, mix);
+	json_arr_begin(j, "mixed_stack");
+	for (size_t i = 0; i < nr; i++)
+		json_str(j, NULL, mixstack_name(n, c->frames, py, &mix[i]));
+	json_arr_end(j);
 }
 
 static void lock_json(struct json *j, const struct report_meta *m, struct analysis *a,
@@ -62,6 +83,7 @@ static void lock_json(struct json *j, const struct report_meta *m, struct analys
 			json_str(j, NULL, names__code(n, c->frames[k]));
 		json_arr_end(j);
 		report_py_stack_json(j, "python_stack", a, n, c->py_stack);
+		mixed_json(j, a, n, c);
 		json_u64(j, "count", c->count);
 		json_u64(j, "wait_ns", c->wait_ns);
 		json_obj_end(j);

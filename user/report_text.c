@@ -4,6 +4,7 @@
 #include <string.h>
 #include "analysis.h"
 #include "lockstats.h"
+#include "mixstack.h"
 #include "names.h"
 #include "report.h"
 #include "report_py.h"
@@ -81,6 +82,33 @@ static void print_dist(FILE *f, struct samples *s, bool known, char (*b)[32])
 		fmt_ns(samples__pct(s, 99), b[2], 32), fmt_ns(s->max, b[3], 32));
 }
 
+/* Frames of a mixed stack in the text report (its marker not counted). */
+#define MIX_TEXT_FRAMES	6
+
+/* @c's mixed stack from its native call site @site (the C library's lock
+ * internals inside it left out, as in the native call sites). */
+static void print_mixed(FILE *f, struct analysis *a, struct names *n,
+			const struct lock_caller *c, uint32_t site)
+{
+	const struct py_stack *py = pystacks__get(&a->pystacks, c->py_stack);
+	struct mix_frame mix[MIX_MAX_FRAMES];
+	size_t nr = mixstack(n, c->frames, c->nr_frames, py, mix);
+	bool first = true;
+	int shown = 0;
+
+	for (size_t i = 0; i < nr; i++) {
+		if (mix[i].kind == MIX_NATIVE && mix[i].idx < site)
+			continue;
+		if (shown == MIX_TEXT_FRAMES) {
+			fprintf(f, " <- ...");
+			break;
+		}
+		fprintf(f, "%s%s", first ? "" : " <- ", mixstack_name(n, c->frames, py, &mix[i]));
+		first = false;
+		shown += mix[i].kind != MIX_CUT_SHORT;
+	}
+}
+
 static void print_lock(FILE *f, const struct report_meta *m, struct analysis *a,
 		       struct names *n, struct lock_stats *l)
 {
@@ -112,12 +140,15 @@ static void print_lock(FILE *f, const struct report_meta *m, struct analysis *a,
 
 		fprintf(f, "      %6llu x %9s  ", (unsigned long long)c->count,
 			fmt_ns(c->wait_ns, b[5], 32));
-		/* Python code first; the native call site with --native (or
-		 * where there is no Python stack) */
-		if (python)
-			fprintf(f, "%s%s", report_py_stack_line(a, n, c->py_stack, 3, py, sizeof(py)),
-				m->native ? "\n                        " : "");
-		if (python && !m->native) {
+		/* Python code; with --native, the mixed stack from the native
+		 * call site on; the native call site where there is no
+		 * Python stack */
+		if (python) {
+			if (m->native)
+				print_mixed(f, a, n, c, site);
+			else
+				fprintf(f, "%s", report_py_stack_line(a, n, c->py_stack, 3, py,
+								      sizeof(py)));
 			fprintf(f, "\n");
 			continue;
 		}

@@ -400,6 +400,123 @@ def pyframes_folded_export(py):
         shutil.rmtree(d, ignore_errors=True)
 
 
+# --- mixed stacks (--native) -----------------------------------------------
+
+CUT_SHORT = "[native stack cut short]"
+# a native frame of a lock wait: in the C library or the interpreter (its
+# futex, semaphore and lock functions), named or as module+offset
+LOCK_WAIT_NATIVE = re.compile(r"^(libc\.so|libpthread|(lib)?python3)[^:+]*(:|\+0x)")
+EVAL_LOOP = re.compile(r":_?PyEval_EvalFrame(Default|Ex)?[+.@]|:_?PyEval_EvalFrame(Default|Ex)?$")
+CALL_SITE_LINE = re.compile(r"^\s+\d+ x\s+\S+  (?P<stack>.*)$")
+
+
+def check_mixed(label, truth, caller):
+    """One top_callers entry at the waiter's acquire line: its mixed stack
+    has a native frame of the lock wait, innermost, then the Python frame
+    of the acquire() line; every Python frame, in order; and where the
+    native stack ended first, the marker between its frames and the
+    Python ones (no frame between made up or lost)."""
+    fn = truth["functions"]["waiter"]
+    mixed, native, py = caller["mixed_stack"], caller["stack"], caller["python_stack"]
+    assert mixed, "%s: no mixed stack beside native %s and Python %s" % (label, native, py)
+    acq = [i for i, f in enumerate(mixed) if at_line(f, fn, "acquire")]
+    assert acq, "%s: the acquire line not in the mixed stack %s" % (label, mixed)
+    i = acq[0]
+    assert i > 0 and mixed[0] == native[0], \
+        "%s: the mixed stack does not start with the native frames: %s" % (label, mixed)
+    assert any(LOCK_WAIT_NATIVE.match(f) for f in mixed[:i]), \
+        "%s: no native frame of the lock wait before the acquire line: %s" % (label, mixed)
+    assert [f for f in mixed if parse_frame(f)] == py, \
+        "%s: the mixed stack's Python frames %s are not the Python stack %s" % (label, mixed, py)
+    if CUT_SHORT in mixed:
+        # the usual case here (no frame pointers): the native frames as
+        # the walk had them, up to where they end, then all Python frames
+        cut = mixed.index(CUT_SHORT)
+        assert mixed[:cut] == native[:cut] and mixed[cut + 1:] == py, \
+            "%s: cut short at %d: %s, from native %s and Python %s" % (label, cut, mixed,
+                                                                      native, py)
+    return CUT_SHORT in mixed
+
+
+@every_python()
+def pyframes_mixed_stacks(py):
+    """--native: the waiter's lock waits as mixed stacks, in the JSON
+    (top_callers[].mixed_stack) and in the text report's call sites."""
+    require_root_bpf()
+    truth, rep = places_live(py, ["--native"])
+    check_schema(py.label, rep)
+    check_locks(py.label, truth, rep)
+    fn = truth["functions"]["waiter"]
+    hits = [c for lk in rep["locks"] for c in lk["top_callers"]
+            if c["python_stack"] and at_line(innermost(c["python_stack"]), fn, "acquire")]
+    for c in hits:
+        cut = check_mixed(py.label, truth, c)
+        # a native stack that never reached the eval loop cannot place
+        # the Python frames: it was cut short, and says so
+        if not any(EVAL_LOOP.search(f) for f in c["stack"]):
+            assert cut, "%s: no marker in %s" % (py.label, c["mixed_stack"])
+    # every caller with both stacks has a mixed one, and only those
+    for lk in rep["locks"]:
+        for c in lk["top_callers"]:
+            both = bool(c["python_stack"]) and bool(c["stack"])
+            assert (c["mixed_stack"] is not None) == both, (py.label, c)
+
+
+def places_text(py, args):
+    """py_places.py traced with args: (truth, gilscope's text report)."""
+    rc, out, err, rep = run_traced(list(args), py.argv(workload_py("py_places.py")))
+    assert rc == 0, "%s: gilscope exited %d: %s" % (py.label, rc, err)
+    truth = parse_json_stdout(out)
+    return truth, out
+
+
+@every_python(containers="one")
+def pyframes_mixed_stacks_in_text_and_folded(py):
+    """The text report's call sites with --native: the acquire line's wait
+    as one mixed stack, from its native call site; and the folded
+    lock-wait export with --native: mixed stacks, root first, adding up
+    to the waiter's waits as the Python-only export does."""
+    require_root_bpf()
+    d = tmpdir()
+    try:
+        f = os.path.join(d, "run.gst")
+        truth, text = places_text(py, ["--native", "-o", f])
+        fn = truth["functions"]["waiter"]
+        acq = "%s (%s:%d)" % (fn["frame_name"], fn["file"], fn["acquire"])
+        lines = [l for l in text.splitlines() if " x " in l and acq in l]
+        assert lines, "%s: no call site line with %s:\n%s" % (py.label, acq, text)
+        for l in lines:
+            # "N x TIME  frame <- frame ...": a native frame first
+            m = CALL_SITE_LINE.match(l)
+            assert m, (py.label, l)
+            frames = m.group("stack").split(" <- ")
+            assert not parse_frame(frames[0]) and frames[0] != CUT_SHORT, (py.label, l)
+            assert acq in frames, (py.label, l)
+
+        out = os.path.join(d, "mixed.folded")
+        gs("export", f, "--format", "folded", "--metric", "lock-wait", "--native", "-o", out)
+        w_tt = places_truth_thread(truth, "waiter")
+        at_acq = []
+        for root, frames, value in folded(out):
+            if not is_thread(root, w_tt):
+                continue
+            pyf = [i for i, x in enumerate(frames) if parse_frame(x)]
+            # root first: the innermost Python frame is the last of them
+            if not pyf or not at_line(frames[pyf[-1]], fn, "acquire"):
+                continue
+            assert pyf[-1] < len(frames) - 1 and not parse_frame(frames[-1]), \
+                "%s: no native frame inside the acquire line: %s" % (py.label, frames)
+            assert any(LOCK_WAIT_NATIVE.match(x) for x in frames[pyf[-1] + 1:]), \
+                (py.label, frames)
+            at_acq.append(value)
+        assert at_acq, "%s: no folded mixed stack at the acquire line" % py.label
+        inside(sum(at_acq) * 1000, truth["waiter"]["wait_ns"], lock_rel(truth), 2000000,
+               "%s folded mixed lock-wait at the acquire line" % py.label,
+               slack=20000 + 1000 * len(at_acq))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # --- http_routes.py -------------------------------------------------------
 
 def http_run(py, args=()):
@@ -470,7 +587,8 @@ def pyframes_http_routes(py):
 # that reason, in place of each case above
 for _py in find_pythons(gil=False):
     for _name in ("places", "places_attached_by_pid", "recording_reports_the_same",
-                  "folded_export", "http_routes"):
+                  "folded_export", "mixed_stacks", "mixed_stacks_in_text_and_folded",
+                  "http_routes"):
         def _skip():
             raise Skip("no GIL in this build: no held_in / waited_in to check")
         globals()["test_pyframes_%s@%s" % (_name, _py.label)] = _skip

@@ -402,7 +402,12 @@ def test_report_and_export_say_what_they_do_not_take():
                  ["export", g, "--format", "csv", "-o", "/dev/null", "--json", "x.json"],
                  ["export", g, "--format", "csv", "-o", "/dev/null", "--top", "3"],
                  ["report", "--python-depth=8", g], ["report", "--metric", "gil-held", g],
-                 ["export", g, "--format", "csv", "-o", "/dev/null", "--metric", "gil-held"]):
+                 ["export", g, "--format", "csv", "-o", "/dev/null", "--metric", "gil-held"],
+                 # only lock waits have native stacks to mix
+                 ["export", g, "--format", "csv", "-o", "/dev/null", "--native"],
+                 ["export", g, "--format", "folded", "-o", "/dev/null", "--native"],
+                 ["export", g, "--format", "folded", "--metric", "gil-wait", "-o", "/dev/null",
+                  "--native"]):
         r = _gs(*args)
         assert r.returncode == 2 and "belongs to" in r.stderr.splitlines()[0], (args, r.stderr)
     assert _gs("report", "--help").stdout.startswith("Usage: gilscope report ")

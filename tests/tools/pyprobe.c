@@ -151,7 +151,7 @@ static void bench(struct pyread *r0, const struct gil_location *g, uint64_t tsta
 			flags = 0;
 			nr = gs_py_walk(&c, tstate, f, &flags);
 			for (uint32_t k = 0; k < nr; k++)
-				if (!(f[k].instr & GS_PY_ENTRY_FRAME))
+				if (!(f[k].instr & GS_PY_ENTRY_FRAME) || g->py_minor == 11)
 					pyread__frame(r, f[k].code, GS_PY_INSTR(f[k].instr),
 						      name, sizeof(name));
 			total += nr;
@@ -206,9 +206,10 @@ static int frames(int argc, char **argv)
 	c.depth = GS_PY_FRAMES;
 	nr = gs_py_walk(&c, tstate, f, &flags);
 	for (uint32_t i = 0; i < nr; i++) {
-		/* the interpreter's entry frames carry no Python code: the walk
-		 * marks them, its users drop them (as pystacks.c does) */
-		if (f[i].instr & GS_PY_ENTRY_FRAME)
+		/* the interpreter's entry frames (3.12+) carry no Python code:
+		 * the walk marks them, its users drop them (as pystacks.c
+		 * does); 3.11's marks are on frames of code (is_entry) */
+		if ((f[i].instr & GS_PY_ENTRY_FRAME) && g.py_minor != 11)
 			continue;
 		err = pyread__frame(r, f[i].code, GS_PY_INSTR(f[i].instr), name, sizeof(name));
 		if (verbose)
