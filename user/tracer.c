@@ -401,8 +401,10 @@ int tracer__attach_py_sampling(struct tracer *t, unsigned int hz)
 		.type = PERF_TYPE_SOFTWARE,
 		.config = PERF_COUNT_SW_CPU_CLOCK,
 		.size = sizeof(attr),
-		.freq = 1,
-		.sample_freq = hz,
+		/* a fixed period of the CPU's clock (ns), not a frequency the
+		 * kernel tunes as it goes: it overshot by 20% on a loaded
+		 * machine, and a held_in estimate wants even ticks */
+		.sample_period = 1000000000ULL / hz,
 	};
 	int nr = libbpf_num_possible_cpus(), on = 0, err = 0;
 	char note[96];
