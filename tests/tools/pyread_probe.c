@@ -9,9 +9,13 @@
  *   pyread_probe PID IDENT	the thread whose threading.get_ident() is IDENT
  *   pyread_probe -b N PID ...	also times N walks + namings (cold and cached)
  *   pyread_probe -v PID ...	also each frame's code, instr and error
+ *   pyread_probe -s PID ...	each frame's first local too (the walk
+ *				keeps it for the innermost GS_PY_SELF_FRAMES)
  *
  * Prints "python 3.X", then one line a frame, innermost first:
- * "qualname (path:line)" or "[unknown]".
+ * "qualname (path:line)" or "[unknown]"; with -s followed by
+ * " self=0x..." where the walk kept the frame's first local (0x0: NULL
+ * or unreadable).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -86,6 +90,7 @@ static void bench(struct pyread *r0, const struct gil_location *g, uint64_t tsta
 {
 	struct gs_py_config c = pyread__layout(r0)->walk;
 	struct gs_py_frame f[GS_PY_FRAMES];
+	__u64 self[GS_PY_SELF_FRAMES];
 	uint32_t flags, nr = 0, total = 0;
 	char name[512];
 	double t0;
@@ -101,7 +106,7 @@ static void bench(struct pyread *r0, const struct gil_location *g, uint64_t tsta
 						 &r, name, sizeof(name)))
 				return;
 			flags = 0;
-			nr = gs_py_walk(&c, tstate, f, &flags);
+			nr = gs_py_walk(&c, tstate, f, self, &flags);
 			for (uint32_t k = 0; k < nr; k++)
 				if (!(f[k].instr & GS_PY_ENTRY_FRAME))
 					pyread__frame(r, f[k].code, GS_PY_INSTR(f[k].instr),
@@ -119,24 +124,27 @@ static void bench(struct pyread *r0, const struct gil_location *g, uint64_t tsta
 int main(int argc, char **argv)
 {
 	struct gs_py_frame f[GS_PY_FRAMES];
+	__u64 self[GS_PY_SELF_FRAMES];
 	struct gil_location g;
 	struct gs_py_config c;
 	struct pyread *r = NULL;
 	uint64_t tstate;
 	char why[256], name[512];
 	uint32_t flags = 0, nr;
-	int err, opt, nbench = 0, verbose = 0;
+	int err, opt, nbench = 0, verbose = 0, selves = 0;
 
-	while ((opt = getopt(argc, argv, "b:v")) != -1) {
+	while ((opt = getopt(argc, argv, "b:sv")) != -1) {
 		if (opt == 'b')
 			nbench = atoi(optarg);
+		else if (opt == 's')
+			selves = 1;
 		else if (opt == 'v')
 			verbose = 1;
 		else
 			return 2;
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: pyread_probe [-b N] PID [IDENT]\n");
+		fprintf(stderr, "usage: pyread_probe [-b N] [-s] [-v] PID [IDENT]\n");
 		return 2;
 	}
 	target = atoi(argv[optind]);
@@ -165,7 +173,7 @@ int main(int argc, char **argv)
 		dump_chain(r, tstate);
 	c = pyread__layout(r)->walk;
 	c.depth = GS_PY_FRAMES;
-	nr = gs_py_walk(&c, tstate, f, &flags);
+	nr = gs_py_walk(&c, tstate, f, self, &flags);
 	for (uint32_t i = 0; i < nr; i++) {
 		/* the interpreter's entry frames carry no Python code: the walk
 		 * marks them, its users drop them (as pystacks.c does) */
@@ -175,7 +183,10 @@ int main(int argc, char **argv)
 		if (verbose)
 			fprintf(stderr, "code 0x%llx instr 0x%llx: %d\n",
 				(unsigned long long)f[i].code, (unsigned long long)f[i].instr, err);
-		printf("%s\n", name);
+		if (selves && i < GS_PY_SELF_FRAMES)
+			printf("%s self=0x%llx\n", name, (unsigned long long)self[i]);
+		else
+			printf("%s\n", name);
 	}
 	if (flags)
 		fprintf(stderr, "pyread_probe: walk flags 0x%x\n", flags);
