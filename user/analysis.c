@@ -62,6 +62,8 @@ static void dispatch(const struct gs_event_hdr *e, size_t size, void *ctx)
 		a->tap(e, size, a->tap_ctx);
 	if (!(a->gil && is_gil_part(a, e)))
 		lockstats__event(a->locks, e, size);
+	else if (e->type == GS_EV_GIL_ACQUIRED)
+		lockstats__gil_taken(a->locks, e->tid);
 	if (a->gil)
 		gilstats__event(a->gil, e, size);
 	if (a->ref)
