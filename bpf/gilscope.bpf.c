@@ -202,6 +202,7 @@ static __noinline void emit_py_stack(__u32 kind, __u32 of_tid, __u64 tstate, __u
 	if (!e)
 		return;
 	__builtin_memset(e->frames, 0, sizeof(e->frames));
+	__builtin_memset(e->self, 0, sizeof(e->self));
 	e->hdr.type = GS_EV_PY_STACK;
 	e->hdr.tid = tid;
 	e->hdr.ts = ts;
@@ -212,7 +213,7 @@ static __noinline void emit_py_stack(__u32 kind, __u32 of_tid, __u64 tstate, __u
 	e->flags = tstate ? 0 : GS_PY_NO_TSTATE;
 	if (bpf_map_lookup_elem(&py_gc, &of_tid))
 		e->flags |= GS_PY_IN_GC;
-	e->nr_frames = tstate ? gs_py_walk(c, tstate, e->frames, &e->flags) : 0;
+	e->nr_frames = tstate ? gs_py_walk(c, tstate, e->frames, e->self, &e->flags) : 0;
 	submit(e);
 }
 

@@ -18,6 +18,7 @@
 #define GS_REF_FRAMES	8	/* user stack frames kept per refcount write */
 #define GS_PATH_LEN	256	/* an exec'd file name kept */
 #define GS_PY_FRAMES	32	/* Python frames kept per stack, at most */
+#define GS_PY_SELF_FRAMES 4	/* ... of which the innermost keep their first local */
 
 enum gs_event_type {
 	/* a futex wait syscall (FUTEX_WAIT*, FUTEX_LOCK_PI*) returned */
@@ -283,6 +284,12 @@ struct gs_py_config {
 	__u8 owner_mask, owner_cstack;
 	__u8 pad[2];
 	__u32 depth;		/* frames to keep, at most GS_PY_FRAMES */
+	/* localsplus[0] (a method's self) of the innermost GS_PY_SELF_FRAMES
+	 * frames: its offset in the frame, and self_read 0 when that lies
+	 * in the GS_PY_FRAME_READ bytes read (3.11+) or 8 when it takes a
+	 * read of its own (3.8 - 3.10: PyFrameObject.f_localsplus, past
+	 * the block stack); code_mask clears its _PyStackRef tags too */
+	__u32 fr_self, self_read;
 };
 
 /* Bytes of a frame read at once: every field the walk needs is in them. */
@@ -332,6 +339,10 @@ struct gs_py_stack_event {
 	__u32 nr_frames;	/* valid in frames[], innermost first */
 	__u32 flags;		/* GS_PY_TRUNCATED | GS_PY_READ_ERR | GS_PY_NO_TSTATE | GS_PY_IN_GC */
 	struct gs_py_frame frames[GS_PY_FRAMES];
+	/* (trace format 1.4) the first local of frames[i] (the walk's i:
+	 * entry frames counted), a method's self; 0: not read.  1.3
+	 * records end before it, and read as all 0 */
+	__u64 self[GS_PY_SELF_FRAMES];
 };
 
 /* ---- the Python-stack analysis (py_machine.h), both sides ---- */

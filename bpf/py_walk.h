@@ -4,8 +4,11 @@
  * once, compiled into the BPF programs (where a thread blocks, is asked to
  * drop the GIL, or is sampled) and into user space (tests, thread names).
  *
- * It keeps what a name needs and nothing else: the code object and the
- * instruction pointer of each frame, innermost first.  Naming them
+ * It keeps what a name needs and little else: the code object and the
+ * instruction pointer of each frame, innermost first, and the first
+ * local (localsplus[0]: a method's self) of the innermost
+ * GS_PY_SELF_FRAMES, which say which object a standard-library wait
+ * (Condition.wait, Queue.get) waits on.  Naming them
  * (qualname, file, line) is user space's job (user/pyread.c), from the
  * target's memory, validated there: a frame read while its thread runs
  * may be torn, and user space must then say "[unknown]", never a wrong
@@ -32,15 +35,37 @@ static inline __u64 gs_py_word(const __u8 *buf, __u32 off)
 	return v;
 }
 
-/* Walks @tstate's frames into @out (room for GS_PY_FRAMES); returns how
- * many were kept, and sets GS_PY_* flags in @flags. */
+/*
+ * A frame's first local, read from @buf (the frame's first
+ * GS_PY_FRAME_READ bytes) or, where it lies past them (c->self_read 8),
+ * from the target at @frame: without a branch, so that the verifier
+ * walks one path.  A size of 0 reads nothing; the mask keeps the word
+ * of @buf only when it is the local.  Not dereferenced by anyone: an
+ * identity, and 0 when unreadable.
+ */
+static inline __u64 gs_py_first_local(const struct gs_py_config *c, const __u8 *buf,
+				      __u64 frame)
+{
+	__u64 far = 0;
+	__u64 near_mask = (__u64)((c->self_read & 8) >> 3) - 1;	/* 8: 0, 0: ~0 */
+
+	GS_PY_READ(&far, c->self_read & 8, frame + c->fr_self);
+	return ((gs_py_word(buf, c->fr_self) & near_mask) | far) & c->code_mask;
+}
+
+/* Walks @tstate's frames into @out (room for GS_PY_FRAMES) and the first
+ * locals of the innermost into @self (GS_PY_SELF_FRAMES, 0 where a frame
+ * was not read); returns how many frames were kept, and sets GS_PY_*
+ * flags in @flags. */
 static inline __u32 gs_py_walk(const struct gs_py_config *c, __u64 tstate,
-			       struct gs_py_frame *out, __u32 *flags)
+			       struct gs_py_frame *out, __u64 *self, __u32 *flags)
 {
 	__u8 buf[GS_PY_FRAME_BUF] = {};
 	__u64 frame = 0;
 	__u32 i;
 
+	for (i = 0; i < GS_PY_SELF_FRAMES; i++)
+		self[i] = 0;
 	if (!tstate || GS_PY_READ(&frame, sizeof(frame), tstate + c->ts_frame)) {
 		*flags |= GS_PY_READ_ERR;
 		return 0;
@@ -70,6 +95,10 @@ static inline __u32 gs_py_walk(const struct gs_py_config *c, __u64 tstate,
 		out[i].code = gs_py_word(buf, c->fr_code) & c->code_mask;
 		out[i].instr = GS_PY_INSTR(gs_py_word(buf, c->fr_instr) & c->instr_mask) |
 			       entry << 63;
+		/* @i is a known constant here for the verifier (and for
+		 * clang, unrolling): no path is added */
+		if (i < GS_PY_SELF_FRAMES)
+			self[i] = gs_py_first_local(c, buf, frame);
 		frame = gs_py_word(buf, c->fr_previous);
 	}
 	if (frame)

@@ -417,7 +417,10 @@ static __noinline void sum_py_stack(const struct gs_py_config *c, __u32 kind, __
 		s->flags = tstate ? 0 : GS_PY_NO_TSTATE;
 		if (bpf_map_lookup_elem(&py_gc, &of_tid))
 			s->flags |= GS_PY_IN_GC;
-		s->nr_frames = tstate ? gs_py_walk(c, tstate, s->frames, &s->flags) : 0;
+		s->nr_frames = tstate ? gs_py_walk(c, tstate, s->frames, s->self, &s->flags) : 0;
+		/* a summary's lock table is by futex: the objects are not
+		 * part of a stack it keeps (one object's would stand for all) */
+		__builtin_memset(s->self, 0, sizeof(s->self));
 		count(GS_CNT_PY_STACKS);
 		if (s->flags & GS_PY_NO_TSTATE)
 			count(GS_CNT_PY_NO_TSTATE);

@@ -58,6 +58,8 @@ static void dispatch(const struct gs_event_hdr *e, size_t size, void *ctx)
 	 * lock table (machine.h), here as in --summary */
 	if (!(a->gil && gs_is_gil_part(&step, a->gil->cfg.cond)))
 		lockstats__event(a->locks, e, &step);
+	else if (e->type == GS_EV_GIL_ACQUIRED)
+		lockstats__gil_taken(a->locks, e->tid);
 	if (a->gil)
 		gilstats__event(a->gil, e, &step);
 	if (a->ref)

@@ -6,8 +6,37 @@
 #include "grow.h"
 #include "lockstats.h"
 #include "names.h"
+#include "pykind.h"
 #include "pystacks.h"
 #include "u64map.h"
+
+/*
+ * Python objects' rows.  A threading.Condition's wait() sleeps on a lock
+ * it allocates for that one wait (a new futex each time), a Queue's
+ * get() in its Condition's, an Event's wait() in its own Condition's;
+ * and before 3.13 a lock's futex is a semaphore that malloc hands to
+ * another lock once the first is freed, so that one futex's row would
+ * mix the waits of several Python objects.  Futex addresses do not name
+ * these objects: their methods' `self` does.
+ *
+ * So a futex wait whose Python stack (caught at that very call) has,
+ * among the innermost GS_PY_SELF_FRAMES frames, a method of threading.py
+ * or queue.py that waits (pykind.h: the outermost such, Queue.get over
+ * the Condition.wait it calls) whose first local BPF read, is counted in
+ * the row keyed LOCK_PYOBJ | that self, whatever futex it slept on.  A
+ * wait expecting glibc's "locked, with waiters" 2 is a pthread mutex's
+ * (malloc's arena lock, taken by the allocation in wait()): never a
+ * Python lock's, it stays on its futex.
+ *
+ * Each wait episode goes to exactly one row, so every row's waits and
+ * wait time are exact sums of the futex waits it folds; only the
+ * figures go there: the intervals kept for exports and the waits still
+ * open at the end keep their futex.  Wakes of a futex go to the object
+ * whose wait was caught on it last.  A futex wait of another object, or
+ * after the thread took the GIL back (a Python wait is over once it
+ * has), starts another episode even on the same address: glibc's
+ * retries do neither.
+ */
 
 /* A thread: its row, its state machine's state, and the call sites of
  * the waits it has open (GS_SITE_EP, GS_SITE_COND). */
@@ -22,6 +51,16 @@ struct tstate {
 	int py_stack;
 	uint64_t py_ts;
 	int site_py[2];
+	/* the Python object (row key) of that latest stack, 0: none; and of
+	 * the open wait episode, until it is counted */
+	uint64_t py_obj, ep_obj;
+};
+
+/* Per interned stack: the kinds of its innermost frames that are waits
+ * of threading.py / queue.py on their `self` (pykind.h), NULL if not. */
+struct py_obj_frames {
+	bool known;
+	const char *kind[GS_PY_SELF_FRAMES];
 };
 
 struct lockstats {
@@ -37,6 +76,9 @@ struct lockstats {
 	size_t nr_spans, cap_spans;
 	struct lock_open_wait *open;
 	size_t nr_open, cap_open;
+	struct u64map futex_obj;	/* futex -> its latest wait's object key */
+	struct py_obj_frames *objf;	/* by pystacks id */
+	size_t nr_objf;
 };
 
 static void keep_span(struct lockstats *ls, uint32_t tid, uint64_t addr,
@@ -103,6 +145,8 @@ void lockstats__free(struct lockstats *ls)
 		free(v);
 	u64map__free(&ls->locks);
 	u64map__free(&ls->threads);
+	u64map__free(&ls->futex_obj);
+	free(ls->objf);
 	free(ls->lock_arr);
 	free(ls->thread_arr);
 	free(ls->spans);
@@ -181,6 +225,72 @@ void lockstats__set_pystacks(struct lockstats *ls, struct pystacks *p)
 	ls->py = p;
 }
 
+/* The kinds of stack @id's innermost frames (cached: the names of a
+ * stack's frames do not change), or NULL. */
+static const struct py_obj_frames *obj_frames(struct lockstats *ls, int id)
+{
+	const struct py_stack *s = pystacks__get(ls->py, id);
+	const char *frames[GS_PY_FRAMES];
+	struct py_obj_frames *o;
+
+	if (!s)
+		return NULL;
+	if ((size_t)id >= ls->nr_objf) {
+		size_t n = ls->nr_objf ? ls->nr_objf : 64;
+
+		while (n <= (size_t)id)
+			n *= 2;
+		o = realloc(ls->objf, n * sizeof(*o));
+		if (!o)
+			return NULL;
+		memset(o + ls->nr_objf, 0, (n - ls->nr_objf) * sizeof(*o));
+		ls->objf = o;
+		ls->nr_objf = n;
+	}
+	o = &ls->objf[id];
+	if (o->known)
+		return o;
+	for (uint32_t i = 0; i < s->nr && i < GS_PY_SELF_FRAMES; i++) {
+		frames[i] = names__pyframe(ls->names, s->f[i].code, s->f[i].instr);
+		o->kind[i] = py_wait_self_kind(frames, i);
+	}
+	o->known = true;
+	return o;
+}
+
+/*
+ * The Python object a lock wait's stack @e (interned as @id) waits on:
+ * its row's key, 0 for none.  The stack's frames are the walk's less the
+ * entry frames (pystacks.c), e->self[] the walk's: kept frame k is the
+ * walk's frame raw[k].  The row is made now, named by its kind.
+ */
+static uint64_t object_of(struct lockstats *ls, const struct gs_py_stack_event *e, int id)
+{
+	const struct py_obj_frames *o = obj_frames(ls, id);
+	uint32_t raw[GS_PY_SELF_FRAMES], nr = 0;
+	struct lock_stats *l;
+	uint64_t key = 0;
+	int k;
+
+	if (!o)
+		return 0;
+	for (uint32_t i = 0; i < e->nr_frames && i < GS_PY_SELF_FRAMES; i++)
+		if (e->frames[i].code && !(e->frames[i].instr & GS_PY_ENTRY_FRAME))
+			raw[nr++] = i;
+	/* the outermost of them whose self was read */
+	for (k = (int)nr - 1; k >= 0 && !(o->kind[k] && e->self[raw[k]]); k--)
+		;
+	if (k < 0)
+		return 0;
+	key = LOCK_PYOBJ | e->self[raw[k]];
+	l = lock_get(ls, key);
+	if (l && !l->py_object) {
+		l->py_object = e->self[raw[k]];
+		l->py_kind = o->kind[k];
+	}
+	return key;
+}
+
 void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_t nr,
 			   int py_stack, uint64_t count, uint64_t wait)
 {
@@ -220,16 +330,31 @@ struct gs_env {
 #define GS_FN static
 #define GS_ADD(p, v) (*(p) += (v))
 
+/* The row a figure of @addr goes to: the open episode's object's (see
+ * "Python objects' rows"), a woken futex's latest object's, else its own. */
+static uint64_t row_key(struct gs_env *env, uint64_t addr)
+{
+	const struct gs_event_hdr *e = env->rec;
+	void *obj;
+
+	if (env->t->ep_obj && addr == env->t->m.ep_addr)
+		return env->t->ep_obj;
+	if (e && e->type == GS_EV_FUTEX_WAKE && ((const struct gs_futex_event *)e)->uaddr == addr &&
+	    (obj = u64map__get(&env->ls->futex_obj, addr)))
+		return (uint64_t)(uintptr_t)obj;
+	return addr;
+}
+
 static struct gs_lock_figs *gs_lock_figs_of(struct gs_env *env, __u64 addr)
 {
-	struct lock_stats *l = lock_get(env->ls, addr);
+	struct lock_stats *l = lock_get(env->ls, row_key(env, addr));
 
 	return l ? &l->fig : NULL;
 }
 
 static void gs_hist_add(struct gs_env *env, enum gs_hist_kind kind, __u64 id, __u64 v)
 {
-	struct lock_stats *l = lock_get(env->ls, id);
+	struct lock_stats *l = lock_get(env->ls, row_key(env, id));
 
 	if (l)
 		samples__add(kind == GS_H_LOCK_HOLD ? &l->hold : &l->wait, v);
@@ -244,13 +369,18 @@ static void gs_site_take(struct gs_env *env, struct gs_lock_tstate *s, int which
 {
 	const struct gs_futex_wait_event *w = (const void *)env->rec;
 	uint32_t nr = w->nr_frames > GS_MAX_FRAMES ? GS_MAX_FRAMES : w->nr_frames;
+	bool own = env->t->py_ts == w->f.hdr.ts;
 
 	(void)s;
-	(void)addr;
 	/* the Python stack caught at this very futex call's entry (a cond
 	 * wait's site is its first futex wait's) */
-	env->t->site_py[which] = env->t->py_ts == w->f.hdr.ts ? env->t->py_stack
-							       : PY_STACK_NONE;
+	env->t->site_py[which] = own ? env->t->py_stack : PY_STACK_NONE;
+	if (which == GS_SITE_EP) {
+		/* a pthread mutex's wait (2) is no Python object's */
+		env->t->ep_obj = own && w->f.val != 2 ? env->t->py_obj : 0;
+		if (own && env->t->py_obj && w->f.val == 2)
+			u64map__del(&env->ls->futex_obj, addr);
+	}
 	env->t->nr_frames[which] = nr;
 	memcpy(env->t->frames[which], w->frames, nr * sizeof(w->frames[0]));
 }
@@ -265,13 +395,16 @@ static void gs_site_clear(struct gs_env *env, struct gs_lock_tstate *s, int whic
 static void gs_site_add(struct gs_env *env, struct gs_lock_tstate *s, int which, __u64 addr,
 			__u64 wait)
 {
-	struct lock_stats *l = lock_get(env->ls, addr);
+	struct lock_stats *l = lock_get(env->ls, row_key(env, addr));
 
 	(void)s;
 	if (l)
 		lockstats__add_caller(l, env->t->frames[which], env->t->nr_frames[which],
 				      env->t->site_py[which], 1, wait);
 	env->t->site_py[which] = PY_STACK_NONE;
+	/* the episode is counted: nothing more of it goes to its object */
+	if (which == GS_SITE_EP)
+		env->t->ep_obj = 0;
 }
 
 static void gs_lock_open_wait(struct gs_env *env, __u64 addr, __u64 start, int start_known)
@@ -328,6 +461,27 @@ static void set_comm(struct lockstats *ls, __u32 tid, const char comm[GS_COMM_LE
 	names__set_thread(ls->names, tid, name);
 }
 
+/* A futex wait of another Python object than the thread's open episode
+ * on the same address is another wait, not glibc's retry (whose stack
+ * is the same): the episode ends first. */
+static void py_wait_begins(struct gs_env *env, const struct gs_futex_wait_event *w)
+{
+	struct tstate *t = env->t;
+	uint64_t obj = t->py_ts == w->f.hdr.ts && w->f.val != 2 ? t->py_obj : 0;
+
+	if (t->m.ep_open && t->m.ep_addr == w->f.uaddr && obj != t->ep_obj)
+		gs_lock_finish_episode(env, &t->st.fig, &t->m);
+}
+
+void lockstats__gil_taken(struct lockstats *ls, uint32_t tid)
+{
+	struct gs_env env = { .ls = ls };
+
+	env.t = u64map__get(&ls->threads, tid);
+	if (env.t && env.t->m.ep_open && env.t->ep_obj)
+		gs_lock_finish_episode(&env, &env.t->st.fig, &env.t->m);
+}
+
 void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e,
 		      const struct gs_step *step)
 {
@@ -342,9 +496,16 @@ void lockstats__event(struct lockstats *ls, const struct gs_event_hdr *e,
 		if (ls->py && p->kind == GS_PY_LOCK_WAIT) {
 			env.t->py_stack = pystacks__intern(ls->py, p);
 			env.t->py_ts = p->hdr.ts;
+			env.t->py_obj = object_of(ls, p, env.t->py_stack);
+			/* its futex's wakes, which end before its wait does */
+			if (env.t->py_obj)
+				u64map__set(&ls->futex_obj, p->addr,
+					    (void *)(uintptr_t)env.t->py_obj);
 		}
 		return;
 	}
+	if (e->type == GS_EV_FUTEX_WAIT)
+		py_wait_begins(&env, (const struct gs_futex_wait_event *)e);
 	gs_lock_step(&env, &env.t->st.fig, &env.t->m, step);
 	if (e->type == GS_EV_THREAD_EXIT || e->type == GS_EV_THREAD_RENAME)
 		set_comm(ls, e->tid, ((const struct gs_thread_event *)e)->comm);

@@ -32,8 +32,18 @@ struct lock_caller {
 	uint64_t count, wait_ns;
 };
 
+/*
+ * A Python object's row: its key is LOCK_PYOBJ | the object's address
+ * (a Condition, Queue, Event, Semaphore, Barrier or Thread), where a
+ * lock's is its futex, mutex or condvar: user addresses are below 2^57,
+ * so no key is both.  See lockstats.c ("Python objects' rows").
+ */
+#define LOCK_PYOBJ	(1ULL << 63)
+
 struct lock_stats {
-	uint64_t addr;
+	uint64_t addr;			/* the key: the lock's address, or LOCK_PYOBJ | object */
+	uint64_t py_object;		/* the Python object of a LOCK_PYOBJ row, else 0 */
+	const char *py_kind;		/* ... and its kind ("queue.Queue": pykind.h) */
 	int kind;			/* set by lockstats__finish */
 	bool acquisitions_known;	/* else acquisitions is meaningless */
 	bool hold_known;
@@ -122,9 +132,14 @@ struct thread_stats *lockstats__thread(struct lockstats *ls, uint32_t tid);
 void lockstats__add_caller(struct lock_stats *l, const uint64_t *frames, uint32_t nr,
 			   int py_stack, uint64_t count, uint64_t wait);
 /* Python stacks of lock waits (GS_PY_LOCK_WAIT, GS_PY_PARK records) are
- * interned in @p (not owned); without it, callers have none. */
+ * interned in @p (not owned); without it, callers have none, and no wait
+ * goes to a Python object's row. */
 struct pystacks;
 void lockstats__set_pystacks(struct lockstats *ls, struct pystacks *p);
+/* Thread @tid took the GIL (a GS_EV_GIL_ACQUIRED the lock table does not
+ * see as an event of its own): a Python object's wait it was in is over,
+ * and its next futex wait is another wait, even on the same address. */
+void lockstats__gil_taken(struct lockstats *ls, uint32_t tid);
 /* What a thread was doing when tracing stopped (its state machine's
  * state, and the call site of its open wait episode):
  * lockstats__finish() closes it as it closes a streamed thread's. */

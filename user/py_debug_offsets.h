@@ -37,7 +37,7 @@ struct py_dbg_layout {
 	/* thread_state */
 	uint16_t ts_size, ts_next, ts_frame, ts_thread_id, ts_native_tid;
 	/* interpreter_frame */
-	uint16_t fr_size, fr_previous, fr_executable, fr_instr, fr_owner;
+	uint16_t fr_size, fr_previous, fr_executable, fr_instr, fr_localsplus, fr_owner;
 	/* code_object */
 	uint16_t co_size, co_filename, co_name, co_qualname, co_linetable,
 		 co_firstlineno, co_code_adaptive;

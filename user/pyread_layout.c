@@ -6,7 +6,12 @@
  * obtained by compiling offsetof() programs against pyenv's installed
  * headers (3.8.18, 3.9.18, 3.10.13, 3.11.7, 3.12.1, with Py_BUILD_CORE
  * and include/python3.X/internal); see docs/cpython-gil-layout.md.  The
- * offsets of these structs do not move within a minor version.
+ * offsets of these structs do not move within a minor version.  The
+ * first local (fr_self): PyFrameObject.f_localsplus (3.8 - 3.10: 360,
+ * 360, 352, after the 20 try blocks) and _PyInterpreterFrame.localsplus
+ * (3.11, 3.12: 72); from 3.13 the table's interpreter_frame.localsplus
+ * (72 on 3.13, 80 on 3.14 and 3.15, read live on pyenv's 3.13.0 and
+ * sid's 3.13.18, 3.14.10, 3.15.2).
  *
  * 3.13+ publish them in _Py_DebugOffsets at _PyRuntime+0, read here by
  * the version the table declares (the table does not describe its own
@@ -28,7 +33,8 @@ static const struct py_layout static_layouts[] = {
 	{
 		.major = 3, .minor = 8,
 		.walk = { .ts_frame = 24, .ts_cframe_frame = -1, .fr_previous = 24,
-			  .fr_code = 32, .fr_instr = 104, .instr_mask = 0xffffffffULL, .code_mask = ~0ULL },
+			  .fr_code = 32, .fr_instr = 104, .instr_mask = 0xffffffffULL, .code_mask = ~0ULL,
+			  .fr_self = 360 },
 		.ts_next = 8, .ts_thread_id = 176,
 		.is_threads_head = 8, .is_modules = 56,
 		.rt_interp_head = 32, .rt_interp_main = 40,
@@ -40,7 +46,8 @@ static const struct py_layout static_layouts[] = {
 	{
 		.major = 3, .minor = 9,
 		.walk = { .ts_frame = 24, .ts_cframe_frame = -1, .fr_previous = 24,
-			  .fr_code = 32, .fr_instr = 104, .instr_mask = 0xffffffffULL, .code_mask = ~0ULL },
+			  .fr_code = 32, .fr_instr = 104, .instr_mask = 0xffffffffULL, .code_mask = ~0ULL,
+			  .fr_self = 360 },
 		.ts_next = 8, .ts_thread_id = 176,
 		.is_threads_head = 8, .is_modules = 856,
 		.rt_interp_head = 32, .rt_interp_main = 40,
@@ -52,7 +59,8 @@ static const struct py_layout static_layouts[] = {
 	{
 		.major = 3, .minor = 10,
 		.walk = { .ts_frame = 24, .ts_cframe_frame = -1, .fr_previous = 24,
-			  .fr_code = 32, .fr_instr = 96, .instr_mask = 0xffffffffULL, .code_mask = ~0ULL },
+			  .fr_code = 32, .fr_instr = 96, .instr_mask = 0xffffffffULL, .code_mask = ~0ULL,
+			  .fr_self = 352 },
 		.ts_next = 8, .ts_thread_id = 176,
 		.is_threads_head = 8, .is_modules = 856,
 		.rt_interp_head = 32, .rt_interp_main = 40,
@@ -70,7 +78,8 @@ static const struct py_layout static_layouts[] = {
 		.major = 3, .minor = 11,
 		.walk = { .ts_frame = 56, .ts_cframe_frame = 8, .fr_previous = 48,
 			  .fr_code = 32, .fr_instr = 56, .fr_owner = 68, .instr_mask = ~0ULL,
-			  .code_mask = ~0ULL, .owner_mask = 0xff, .owner_cstack = 1 /* is_entry */ },
+			  .code_mask = ~0ULL, .owner_mask = 0xff, .owner_cstack = 1 /* is_entry */,
+			  .fr_self = 72 },
 		.ts_next = 8, .ts_native_tid = 160, .ts_thread_id = 152,
 		.is_threads_head = 16, .is_modules = 888,
 		.rt_interp_head = 40, .rt_interp_main = 48,
@@ -83,7 +92,8 @@ static const struct py_layout static_layouts[] = {
 		.major = 3, .minor = 12,
 		.walk = { .ts_frame = 56, .ts_cframe_frame = 0, .fr_previous = 8,
 			  .fr_code = 0, .fr_instr = 56, .fr_owner = 70, .instr_mask = ~0ULL, .code_mask = ~0ULL,
-			  .owner_mask = 0xff, .owner_cstack = 3 /* FRAME_OWNED_BY_CSTACK */ },
+			  .owner_mask = 0xff, .owner_cstack = 3 /* FRAME_OWNED_BY_CSTACK */,
+			  .fr_self = 72 },
 		.ts_next = 8, .ts_native_tid = 144, .ts_thread_id = 136,
 		.is_threads_head = 72, .is_modules = 944,
 		.rt_interp_head = 40, .rt_interp_main = 48,
@@ -129,7 +139,7 @@ static const struct py_dbg_layout py_dbg_layouts[] = {
 	  .ts_size = 152, .ts_next = 168, .ts_frame = 184, .ts_thread_id = 192,
 	  .ts_native_tid = 200,
 	  .fr_size = 224, .fr_previous = 232, .fr_executable = 240, .fr_instr = 248,
-	  .fr_owner = 264,
+	  .fr_localsplus = 256, .fr_owner = 264,
 	  .co_size = 272, .co_filename = 280, .co_name = 288, .co_qualname = 296,
 	  .co_linetable = 304, .co_firstlineno = 312, .co_code_adaptive = 344,
 	  .ob_size_pos = 352, .ob_type = 360, .tp_name = 376, .bytes_sval = 528,
@@ -142,7 +152,7 @@ static const struct py_dbg_layout py_dbg_layouts[] = {
 	  .ts_size = 176, .ts_next = 192, .ts_frame = 208, .ts_thread_id = 216,
 	  .ts_native_tid = 224,
 	  .fr_size = 248, .fr_previous = 256, .fr_executable = 264, .fr_instr = 272,
-	  .fr_owner = 288,
+	  .fr_localsplus = 280, .fr_owner = 288,
 	  .co_size = 312, .co_filename = 320, .co_name = 328, .co_qualname = 336,
 	  .co_linetable = 344, .co_firstlineno = 352, .co_code_adaptive = 384,
 	  .ob_size_pos = 400, .ob_type = 408, .tp_name = 424, .bytes_sval = 608,
@@ -155,7 +165,7 @@ static const struct py_dbg_layout py_dbg_layouts[] = {
 	  .ts_size = 176, .ts_next = 192, .ts_frame = 208, .ts_thread_id = 240,
 	  .ts_native_tid = 248,
 	  .fr_size = 312, .fr_previous = 320, .fr_executable = 328, .fr_instr = 336,
-	  .fr_owner = 352,
+	  .fr_localsplus = 344, .fr_owner = 352,
 	  .co_size = 376, .co_filename = 384, .co_name = 392, .co_qualname = 400,
 	  .co_linetable = 408, .co_firstlineno = 416, .co_code_adaptive = 448,
 	  .ob_size_pos = 464, .ob_type = 472, .tp_name = 488, .bytes_sval = 704,
@@ -239,6 +249,7 @@ static int from_debug_offsets(struct pyread *r, int minor, char *why, size_t why
 	l->walk.fr_code = dget(d, p->fr_executable);
 	l->walk.fr_instr = dget(d, p->fr_instr);
 	l->walk.fr_owner = dget(d, p->fr_owner);
+	l->walk.fr_self = dget(d, p->fr_localsplus);
 	l->walk.instr_mask = ~0ULL;
 	l->instr_kind = PY_INSTR_NEXT_PTR;
 	l->walk.owner_mask = 0xff;
@@ -271,6 +282,7 @@ static int from_debug_offsets(struct pyread *r, int minor, char *why, size_t why
 	    !fits(l->ts_thread_id, 8, ts_size) || !fits(l->walk.ts_frame, 8, ts_size) ||
 	    !fits(l->walk.fr_previous, 8, fr_size) || !fits(l->walk.fr_code, 8, fr_size) ||
 	    !fits(l->walk.fr_instr, 8, fr_size) || !fits(l->walk.fr_owner, 1, fr_size) ||
+	    !fits(l->walk.fr_self, 8, fr_size) ||
 	    !fits(l->co_filename, 8, co_size) || !fits(l->co_qualname, 8, co_size) ||
 	    !fits(l->co_linetable, 8, co_size) || !fits(l->co_firstlineno, 4, co_size) ||
 	    l->co_code_adaptive != co_size - 8 || l->str_ascii_data < 32 ||
@@ -314,7 +326,9 @@ int pyread_layout_fill(struct pyread *r, int major, int minor, char *why, size_t
 	l->major = major;
 	l->minor = minor;
 	/* walk.depth stays 0: the caller says how deep (pyread.h) */
-	/* every field the walk needs is in the GS_PY_FRAME_READ bytes read */
+	/* every field the walk needs is in the GS_PY_FRAME_READ bytes read;
+	 * but the first local (localsplus[0]), which 3.8 - 3.10 keep past
+	 * them, at the end of a PyFrameObject: a read of its own there */
 	if (l->walk.fr_previous >= GS_PY_FRAME_READ - 8 ||
 	    l->walk.fr_code >= GS_PY_FRAME_READ - 8 || l->walk.fr_instr >= GS_PY_FRAME_READ - 8 ||
 	    l->walk.fr_owner >= GS_PY_FRAME_READ - 8) {
@@ -322,5 +336,6 @@ int pyread_layout_fill(struct pyread *r, int major, int minor, char *why, size_t
 			 minor, GS_PY_FRAME_READ - 8);
 		return -ENOTSUP;
 	}
+	l->walk.self_read = l->walk.fr_self < GS_PY_FRAME_READ - 8 ? 0 : 8;
 	return 0;
 }

@@ -55,12 +55,16 @@ static void lock_json(struct json *j, const struct report_meta *m, struct analys
 		      struct names *n, struct lock_stats *l)
 {
 	struct py_wait_kind k;
-	char addr[32];
+	char addr[32], name[512];
+	const char *pyname = report_py_lock_name(a, n, l, true, name, sizeof(name));
 
-	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)l->addr);
+	/* a Python object's row: addr is the object's too */
+	snprintf(addr, sizeof(addr), "0x%llx",
+		 (unsigned long long)(l->py_object ? l->py_object : l->addr));
 	json_obj_begin(j, NULL);
 	json_str(j, "addr", addr);
-	json_str(j, "name", names__data(n, l->addr));
+	json_str(j, "name", pyname ? pyname : names__data(n, l->addr));
+	json_str(j, "python_object", l->py_object ? addr : NULL);
 	json_str(j, "kind", lock_kind_name(l->kind));
 	if (l->acquisitions_known)
 		json_u64(j, "acquisitions", l->acquisitions);

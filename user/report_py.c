@@ -184,10 +184,93 @@ void report_py_lock_kind(struct analysis *a, struct names *n, const struct lock_
 		}
 	}
 	out->idle = any && all_idle;
+	/* a Python object's row is of its kind, whatever called it */
+	if (l->py_object)
+		out->kind = l->py_kind;
 	/* no standard-library wait around it: a PyMutex (3.13+) says which
 	 * Python lock it is by its object's type */
-	if (!out->kind)
+	if (!out->kind && !l->py_object)
 		out->kind = names__pylock(n, l->addr);
+}
+
+/* "qualname (path:line)": the qualname's length, the path, its length. */
+static bool frame_parts(const char *f, size_t *name, const char **path, size_t *path_len)
+{
+	const char *open = strstr(f, " ("), *colon;
+
+	if (!open || !(colon = strrchr(open, ':')))
+		return false;
+	*name = open - f;
+	*path = open + 2;
+	*path_len = colon - *path;
+	return true;
+}
+
+/* Is @f in the standard library whose directory holds @lib (the object's
+ * threading.py or queue.py, @lib_dir bytes of its path)?  Packages
+ * installed under it (site-packages, dist-packages) are not. */
+static bool in_stdlib(const char *f, const char *lib, size_t lib_dir)
+{
+	const char *path;
+	size_t name, len;
+
+	if (!frame_parts(f, &name, &path, &len) || len <= lib_dir || strncmp(path, lib, lib_dir))
+		return false;
+	for (const char *p = path + lib_dir; p + 10 <= path + len; p++)
+		if (!strncmp(p, "-packages/", 10))
+			return false;
+	return true;
+}
+
+const char *report_py_lock_name(struct analysis *a, struct names *n, const struct lock_stats *l,
+				bool with_addr, char *buf, size_t len)
+{
+	const char *frames[GS_PY_FRAMES], *kind, *path, *dot;
+	const struct py_stack *s = NULL;
+	size_t off, name, plen, dir;
+	int k = -1;
+
+	if (!l->py_object)
+		return NULL;
+	off = snprintf(buf, len, "%s", l->py_kind ? l->py_kind : "a Python object");
+	if (with_addr && off < len)
+		off += snprintf(buf + off, len - off, " 0x%llx", (unsigned long long)l->py_object);
+	/* the place of the caller that waited longest (callers are sorted):
+	 * the method that waits, and the first frame outside the standard
+	 * library that called it */
+	for (size_t i = 0; i < l->nr_callers && !s; i++)
+		s = pystacks__get(&a->pystacks, l->callers[i].py_stack);
+	if (s) {
+		for (uint32_t f = 0; f < s->nr; f++)
+			frames[f] = names__pyframe(n, s->f[f].code, s->f[f].instr);
+		k = py_wait_object(frames, s->nr < GS_PY_SELF_FRAMES ? s->nr : GS_PY_SELF_FRAMES,
+				   &kind);
+	}
+	if (k < 0 || !frame_parts(frames[k], &name, &path, &plen))
+		return buf;
+	for (dot = frames[k] + name; dot > frames[k] && dot[-1] != '.'; dot--)
+		;
+	for (dir = plen; dir && path[dir - 1] != '/'; dir--)
+		;
+	if (off < len)
+		off += snprintf(buf + off, len - off, " (%.*s", (int)(frames[k] + name - dot), dot);
+	for (uint32_t f = k + 1; f < s->nr; f++) {
+		const char *fp, *base, *end = strrchr(frames[f], ')');
+		size_t fn, fl;
+
+		if (in_stdlib(frames[f], path, dir) || !frame_parts(frames[f], &fn, &fp, &fl) || !end)
+			continue;
+		for (base = fp + fl; base > fp && base[-1] != '/'; base--)
+			;
+		/* "worker at app.py:12" */
+		if (off < len)
+			off += snprintf(buf + off, len - off, ", %.*s at %.*s", (int)fn, frames[f],
+					(int)(end - base), base);
+		break;
+	}
+	if (off < len)
+		snprintf(buf + off, len - off, ")");
+	return buf;
 }
 
 static void text_thread(FILE *f, struct analysis *a, struct names *n,

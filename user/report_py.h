@@ -30,6 +30,11 @@ void report_py_thread_json(struct json *j, struct analysis *a, struct names *n,
 /* A lock's python_kind and idle, from its callers' Python stacks. */
 void report_py_lock_kind(struct analysis *a, struct names *n, const struct lock_stats *l,
 			 struct py_wait_kind *out);
+/* A Python object's row's name (NULL for a futex's row): its kind, the
+ * object's address (@with_addr) and where it is waited on, from its
+ * longest-waiting caller: "queue.Queue 0x7f.. (get, worker at app.py:12)". */
+const char *report_py_lock_name(struct analysis *a, struct names *n, const struct lock_stats *l,
+				bool with_addr, char *buf, size_t len);
 /* gil.python_stacks: how they were read, how many, what was lost (null:
  * not a CPython). */
 void report_py_summary_json(struct json *j, const struct report_meta *m, struct analysis *a);

@@ -113,7 +113,9 @@ static void print_lock(FILE *f, const struct report_meta *m, struct analysis *a,
 		       struct names *n, struct lock_stats *l)
 {
 	char b[6][32], acq[24], name[96], py[1024];
-	const char *ln = names__data(n, l->addr);
+	/* a Python object's row: the object's address and its kind here,
+	 * where it is waited on on the line below */
+	const char *ln = l->py_object ? l->py_kind : names__data(n, l->addr);
 	struct py_wait_kind k;
 
 	snprintf(name, sizeof(name), "%s", ln ? ln : "-");
@@ -121,13 +123,18 @@ static void print_lock(FILE *f, const struct report_meta *m, struct analysis *a,
 		snprintf(acq, sizeof(acq), "%llu", (unsigned long long)l->acquisitions);
 	else
 		snprintf(acq, sizeof(acq), "-");
-	fprintf(f, "  0x%-14llx %-30s %-7s %8s %8llu", (unsigned long long)l->addr, name,
+	fprintf(f, "  0x%-14llx %-30s %-7s %8s %8llu",
+		(unsigned long long)(l->py_object ? l->py_object : l->addr), name,
 		lock_kind_name(l->kind), acq, (unsigned long long)l->contended);
 	print_dist(f, &l->wait, true, b);
 	print_dist(f, &l->hold, l->hold_known, b);
 	fprintf(f, "\n");
 	report_py_lock_kind(a, n, l, &k);
-	if (k.kind || k.idle)
+	if (l->py_object)
+		fprintf(f, "      python: %s, one object's waits%s\n",
+			report_py_lock_name(a, n, l, false, py, sizeof(py)),
+			k.idle ? ", idle: a parked consumer's wait for work, not contention" : "");
+	else if (k.kind || k.idle)
 		fprintf(f, "      python: %s%s\n", k.kind ? k.kind : "a Python lock",
 			k.idle ? ", idle: a parked consumer's wait for work, not contention" : "");
 	for (size_t i = 0; i < l->nr_callers && (int)i < m->top; i++) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,24 +553,39 @@ static const char *type_name(uint32_t type)
 	}
 }
 
+/*
+ * A record's size in this file: the writer's (RECORD_SIZES, 1.1+), else
+ * ours.  Layouts only grow at their end (append-only), so a known type
+ * reads from any size: a newer writer's longer record as the part we
+ * know, an older writer's shorter one (1.3's PY_STACK, before its
+ * self[]) with the rest 0 - but only at a size an older version had.
+ */
 static size_t record_size(const struct gst_reader *r, uint32_t type)
 {
 	size_t size = gs_event_size(type);
 
-	/* a record type of a newer writer, skipped by the size it gave */
-	if (!size && type < 256 && r->rec_size[type] >= sizeof(struct gs_event_hdr))
-		size = r->rec_size[type];
+	if (type < 256 && r->rec_size[type] >= sizeof(struct gs_event_hdr))
+		return r->rec_size[type];
 	return size;
+}
+
+/* Sizes known types had in earlier minor versions. */
+static bool older_size(uint32_t type, size_t size)
+{
+	/* 1.3: a Python stack without the frames' first locals */
+	return type == GS_EV_PY_STACK && size == offsetof(struct gs_py_stack_event, self);
 }
 
 static void parse_events(struct gst_reader *r, const uint8_t *p, size_t len)
 {
 	struct gst_read_stats *st = r->st;
+	/* an older, shorter record made whole: of the types older_size() knows */
+	uint8_t grown[sizeof(struct gs_py_stack_event)] __attribute__((aligned(8)));
 	size_t off = 0;
 
 	while (off + sizeof(struct gs_event_hdr) <= len) {
 		uint32_t type = get32(p + off);
-		size_t size = record_size(r, type);
+		size_t size = record_size(r, type), ours = gs_event_size(type);
 
 		if (!size || off + size > len) {
 			/* without a valid type there is no way to the next
@@ -577,10 +593,19 @@ static void parse_events(struct gst_reader *r, const uint8_t *p, size_t len)
 			st->bad_records++;
 			return;
 		}
-		if (gs_event_size(type)) {
+		if (ours && size < ours && (!older_size(type, size) || ours > sizeof(grown))) {
+			st->bad_records++;	/* a size this type never had */
+		} else if (ours) {
+			const uint8_t *rec = p + off;
+
+			if (size < ours) {
+				memset(grown, 0, ours);
+				memcpy(grown, rec, size);
+				rec = grown;
+			}
 			st->records++;
 			if (r->cb->record)
-				r->cb->record(r->cb->ctx, p + off, size);
+				r->cb->record(r->cb->ctx, rec, ours);
 		}
 		off += size;
 	}

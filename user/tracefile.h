@@ -28,9 +28,12 @@
 #define GST_MAGIC		"GILSCOPE"
 #define GST_CHUNK_MAGIC		0x4b435347u	/* "GSCK" little-endian */
 #define GST_MAJOR		1
-#define GST_MINOR		3	/* 1.3: Python stacks; 1.1: sequence records, chunk classes;
-					 * 1.2: execs (EXEC records, final META
-					 * describing the last program) */
+#define GST_MINOR		4	/* 1.4: PY_STACK records keep the innermost
+					 * frames' first locals (592 bytes, 560 in
+					 * 1.3); 1.3: Python stacks; 1.1: sequence
+					 * records, chunk classes; 1.2: execs (EXEC
+					 * records, final META describing the last
+					 * program) */
 #define GST_HEADER_SIZE		64
 #define GST_CHUNK_HDR_SIZE	24
 #define GST_FLAG_INCOMPLETE	1u

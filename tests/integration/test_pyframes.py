@@ -7,13 +7,17 @@ hog(), "sleeper-1" sleeps at a known line beside it, "waiter" blocks on a
 threading.Lock that "locker" holds, at a known acquire() line, and an
 executor's worker idles; every thread named.  tests/workloads/
 http_routes.py: a ThreadingHTTPServer whose /cpu route burns CPU in burn()
-while its /io route sleeps.
+while its /io route sleeps.  tests/workloads/py_objects.py: known
+threads wait a known number of times on two Conditions, a Queue and an
+Event, each wait on a lock of its own (the lock table's rows of Python
+objects).
 
 A frame is "qualname (path:line)", innermost first; 3.8 - 3.10 have no
 co_qualname, so there it is the code's co_name: the workloads print which
 (frame_name), with the file as the code object has it and the lines.
 """
 import collections
+import csv
 import json
 import os
 import re
@@ -583,12 +587,132 @@ def pyframes_http_routes(py):
     check_http(py.label, truth, rep)
 
 
+# --- py_objects.py --------------------------------------------------------
+
+def object_rows(rep, truth):
+    """Each of the workload's objects' lock rows (python_object: its id())."""
+    return {k: [l for l in rep["locks"] if l["python_object"] and
+                int(l["python_object"], 16) == int(o["id"], 16)]
+            for k, o in truth["objects"].items()}
+
+
+def longest_futex_waits(csv_path, truth, key):
+    """The futex each of object key's waits slept on: of the waiting
+    thread's futex waits inside a wait's own clock, the longest (the
+    waiter lock's; a GIL wait after the wake is short)."""
+    o = truth["objects"][key]
+    waits = collections.defaultdict(list)
+    with open(csv_path) as fh:
+        for r in csv.DictReader(fh):
+            if r["event"] == "futex_wait" and int(r["tid"]) == o["tid"]:
+                waits[int(r["time_ns"])].append((int(r["end_ns"]), r["addr"]))
+    got = []
+    for a, b in o["spans"]:
+        inside_ = [(end - start, addr) for start, ws in waits.items() if a <= start
+                   for end, addr in ws if end <= b]
+        if inside_:
+            got.append(max(inside_)[1])
+    return got
+
+
+def check_objects(label, truth, rep):
+    py = tuple(int(x) for x in truth["python"].split(".")[:2])
+    if not rep["gil"]["python_stacks"] or not rep["gil"]["python_stacks"]["stacks"]:
+        raise Skip("%s: no Python stacks read: %s" % (label, rep["gil"]["python_stacks"]))
+    rows = object_rows(rep, truth)
+    fns = truth["functions"]
+    where = {"cond_a": ("wait", "cond_waiter", "wait"), "queue": ("get", "consumer", "get"),
+             "cond_b": ("wait", "mixer", "cond_wait"), "event": ("wait", "mixer", "event_wait")}
+    rel = lock_rel(truth)
+    for k, o in truth["objects"].items():
+        # one row per object, of its kind, named by it and the line it is
+        # waited at: "queue.Queue 0x7f.. (get, consumer at py_objects.py:52)"
+        assert len(rows[k]) == 1, "%s: %s: %d rows: %s" % (
+            label, k, len(rows[k]), [(l["addr"], l["name"], l["python_kind"], l["contended"],
+                                      l["python_object"]) for l in rep["locks"]])
+        l = rows[k][0]
+        method, fn, mark = where[k]
+        want = "%s %s (%s, %s at %s:%d)" % (o["kind"], hex(int(o["id"], 16)), method,
+                                           fns[fn]["frame_name"],
+                                           os.path.basename(fns[fn]["file"]), fns[fn][mark])
+        assert l["name"] == want, (label, k, l["name"], want)
+        assert l["python_kind"] == o["kind"] and l["idle"] is True, (label, k, l)
+        assert l["addr"] == l["python_object"], (label, k, l)
+        # the workload's own waits: each one blocked (woken only once it
+        # had begun, HOLD_S later), inside its own clock; the lock tests'
+        # tolerances (a wake can beat the waiter to its futex: 10% fewer)
+        assert 0.9 * o["waits"] <= l["contended"] <= o["waits"], \
+            (label, k, l["contended"], o["waits"])
+        assert sum(c["count"] for c in l["top_callers"]) <= l["contended"], (label, k, l)
+        # (a wait its wake beat to the futex is not in the row: nor its
+        # time, at most that of the longest such)
+        missed = sorted((b - a for a, b in o["spans"]), reverse=True)[:o["waits"] - l["contended"]]
+        inside(l["wait_ns"]["total"], o["wait_ns"], rel, 2000000 + sum(missed),
+               "%s %s's waits (%d of %d in futex(2))" % (label, k, l["contended"], o["waits"]))
+        # and every caller is that thread's, at that line
+        for c in l["top_callers"]:
+            assert c["python_stack"] and any(at_line(f, fns[fn], mark)
+                                             for f in c["python_stack"]), (label, k, c)
+    # no other row has these waits' lines (they are all in the objects' rows)
+    others = [l for l in rep["locks"] if not any(l in r for r in rows.values())]
+    for l in others:
+        for c in l["top_callers"]:
+            for fn, mark in (("cond_waiter", "wait"), ("consumer", "get"), ("mixer", "cond_wait"),
+                             ("mixer", "event_wait")):
+                assert not any(at_line(f, fns[fn], mark) for f in c["python_stack"] or []), \
+                    (label, "a futex row holds waits at %s:%s" % (fn, mark), l)
+    return py
+
+
+@every_python()
+def pyframes_python_objects(py):
+    """Conditions, a Queue and an Event: a row each, with the workload's
+    own waits.  Before 3.13 the mixer's Condition and Event waits sleep on
+    semaphores malloc places at the same address, one wait after the
+    other: that the recording shows (their futexes, from its CSV export)
+    and that they are two rows all the same; the recording's report
+    groups as the live one did."""
+    require_root_bpf()
+    d = tmpdir()
+    try:
+        f = os.path.join(d, "run.gst")
+        rc, out, err, rep = run_traced(["-o", f], py.argv(workload_py("py_objects.py")))
+        assert rc == 0, "%s: gilscope exited %d: %s" % (py.label, rc, err)
+        truth = parse_json_stdout(out)
+        assert truth["python"] == py.version, (py.label, truth["python"])
+        check_schema(py.label, rep)
+        ver = check_objects(py.label, truth, rep)
+        out_csv = os.path.join(d, "run.csv")
+        gs("export", f, "--format", "csv", "-o", out_csv)
+        cond_b = longest_futex_waits(out_csv, truth, "cond_b")
+        event = longest_futex_waits(out_csv, truth, "event")
+        shared = set(cond_b) & set(event)
+        print("%s: the mixer's Condition waits on %d futexes, its Event's on %d, %d shared"
+              % (py.label, len(set(cond_b)), len(set(event)), len(shared)))
+        if ver < (3, 13):
+            # a semaphore freed by one wait is the next one's: the same
+            # address for waits of both objects (every run here)
+            assert shared, (py.label, cond_b, event)
+        # the recording: the same rows, named from its own NAMES
+        rj = os.path.join(d, "report.json")
+        gs("report", f, "--json", rj)
+        with open(rj) as fh:
+            rec = json.load(fh)
+
+        def rows(r):
+            return sorted((l["python_object"], l["name"], l["contended"], l["wait_ns"]["total"])
+                          for l in r["locks"] if l["python_object"])
+        assert rows(rec) == rows(rep), (py.label, rows(rec), rows(rep))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # A Python without a GIL (nogil) has no held_in / waited_in: a skip, with
 # that reason, in place of each case above
 for _py in find_pythons(gil=False):
     for _name in ("places", "places_attached_by_pid", "recording_reports_the_same",
-                  "folded_export", "mixed_stacks", "mixed_stacks_in_text_and_folded",
-                  "http_routes"):
+                  "places_in_summary", "folded_export", "mixed_stacks",
+                  "mixed_stacks_in_text_and_folded", "http_routes", "python_objects"):
         def _skip():
             raise Skip("no GIL in this build: no held_in / waited_in to check")
         globals()["test_pyframes_%s@%s" % (_name, _py.label)] = _skip

@@ -35,10 +35,11 @@ def parked(pid, tid):
         return False
 
 
-def probe_parked(py, mode):
+def probe_parked(py, mode, probe_args=(), want="stack"):
     """Starts py_park.py MODE on py, reads the stack it prints, waits
     until that thread is parked on the line it printed (in its pipe read:
-    the handshake), and returns (the stack, the probe's output lines)."""
+    the handshake), and returns (the workload's want: its "stack", or
+    all it printed, the probe's output lines)."""
     if os.geteuid() != 0:
         raise Skip("needs root (reading another process's memory, chroots)")
     wl = subprocess.Popen(py.argv(PARK, mode), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -52,13 +53,13 @@ def probe_parked(py, mode):
         tid = host_tid(wl.pid, d["tid"])
         assert wait_until(lambda: parked(wl.pid, tid)), "%s: thread %d never parked" % (
             py.label, tid)
-        args = [PROBE, "frames", str(wl.pid)]
+        args = [PROBE, "frames"] + list(probe_args) + [str(wl.pid)]
         if mode == "thread":
             args.append(str(d["ident"]))
         r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            timeout=60)
         assert r.returncode == 0, (py.label, r.returncode, r.stderr)
-        return d["stack"], r.stdout.splitlines()
+        return (d["stack"] if want == "stack" else d), r.stdout.splitlines()
     finally:
         if mode == "thread":
             wl.stdin.close()	# the parked thread is a daemon: main returns
@@ -88,3 +89,28 @@ def pyread_names_the_gil_holder(py):
     stack, out = probe_parked(py, "main")
     assert stack[-1][2] == "<module>", stack
     check(py, stack, out)
+
+
+@every_python()
+def pyread_first_locals(py):
+    """The walk's first locals (localsplus[0], f_localsplus[0] before
+    3.11), kept for the innermost frames: the parked method's self, and
+    Thread.run's (the Thread) where it is among them, as id() says;
+    0 or a cell where the frame has no local of its own to compare."""
+    d, out = probe_parked(py, "thread", ["-s"], want="all")
+    names = [l.rpartition(" self=")[0] if " self=" in l else l for l in out[1:]]
+    want = ["%s (%s:%d)" % (name, path, line) for path, line, name in d["stack"]]
+    assert names == want, (py.label, out, want)
+    kept = [(i, l.rpartition(" self=")[2]) for i, l in enumerate(out[1:]) if " self=" in l]
+    # the walk keeps GS_PY_SELF_FRAMES (4) of its frames, entry frames
+    # (3.12+) among them: at least the innermost two named ones here
+    assert len(kept) >= 2, (py.label, out)
+    checked = 0
+    for i, got in kept:
+        if d["first_locals"][i] is not None:
+            assert int(got, 16) == int(d["first_locals"][i], 16), \
+                "%s: frame %s: first local %s, id() says %s" % (py.label, want[i], got,
+                                                               d["first_locals"][i])
+            checked += 1
+    # park's self (the Parker) at least
+    assert checked >= 1 and kept[0][0] == 0, (py.label, out, d["first_locals"])

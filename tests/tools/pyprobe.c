@@ -10,6 +10,9 @@
  *				threading.get_ident() is IDENT
  *   pyprobe frames -b N PID ...	also times N walks + namings (cold and cached)
  *   pyprobe frames -v PID ...	also each frame's code, instr and error
+ *   pyprobe frames -s PID ...	each frame's first local too (the walk
+ *				keeps it for the innermost GS_PY_SELF_FRAMES):
+ *				" self=0x..." (0x0: NULL or unreadable)
  *   pyprobe threads PID		the Python names of its threads
  *
  * frames walks with the BPF side's own walk (bpf/py_walk.h, reading with
@@ -40,7 +43,7 @@ static pid_t target;
 #define MAX_TSTATES	4096	/* a bound on the thread-state list walk */
 #define MAX_NAMES	1024	/* thread names read */
 
-#define USAGE	"usage: pyprobe frames [-b N] [-v] PID [IDENT]\n" \
+#define USAGE	"usage: pyprobe frames [-b N] [-s] [-v] PID [IDENT]\n" \
 		"       pyprobe threads PID\n"
 
 /* The set-up both modes share: the GIL of @target found, a reader on its
@@ -134,6 +137,7 @@ static void bench(struct pyread *r0, const struct gil_location *g, uint64_t tsta
 {
 	struct gs_py_config c = pyread__layout(r0)->walk;
 	struct gs_py_frame f[GS_PY_FRAMES];
+	__u64 self[GS_PY_SELF_FRAMES];
 	uint32_t flags, nr = 0, total = 0;
 	char name[512];
 	double t0;
@@ -149,7 +153,7 @@ static void bench(struct pyread *r0, const struct gil_location *g, uint64_t tsta
 						 &r, name, sizeof(name)))
 				return;
 			flags = 0;
-			nr = gs_py_walk(&c, tstate, f, &flags);
+			nr = gs_py_walk(&c, tstate, f, self, &flags);
 			for (uint32_t k = 0; k < nr; k++)
 				if (!(f[k].instr & GS_PY_ENTRY_FRAME) || g->py_minor == 11)
 					pyread__frame(r, f[k].code, GS_PY_INSTR(f[k].instr),
@@ -167,17 +171,20 @@ static void bench(struct pyread *r0, const struct gil_location *g, uint64_t tsta
 static int frames(int argc, char **argv)
 {
 	struct gs_py_frame f[GS_PY_FRAMES];
+	__u64 self[GS_PY_SELF_FRAMES];
 	struct gil_location g;
 	struct gs_py_config c;
 	struct pyread *r = NULL;
 	uint64_t tstate;
 	char name[512];
 	uint32_t flags = 0, nr;
-	int err, opt, nbench = 0, verbose = 0;
+	int err, opt, nbench = 0, verbose = 0, selves = 0;
 
-	while ((opt = getopt(argc, argv, "b:v")) != -1) {
+	while ((opt = getopt(argc, argv, "b:sv")) != -1) {
 		if (opt == 'b')
 			nbench = atoi(optarg);
+		else if (opt == 's')
+			selves = 1;
 		else if (opt == 'v')
 			verbose = 1;
 		else
@@ -204,7 +211,7 @@ static int frames(int argc, char **argv)
 		dump_chain(r, tstate);
 	c = pyread__layout(r)->walk;
 	c.depth = GS_PY_FRAMES;
-	nr = gs_py_walk(&c, tstate, f, &flags);
+	nr = gs_py_walk(&c, tstate, f, self, &flags);
 	for (uint32_t i = 0; i < nr; i++) {
 		/* the interpreter's entry frames (3.12+) carry no Python code:
 		 * the walk marks them, its users drop them (as pystacks.c
@@ -215,7 +222,10 @@ static int frames(int argc, char **argv)
 		if (verbose)
 			fprintf(stderr, "code 0x%llx instr 0x%llx: %d\n",
 				(unsigned long long)f[i].code, (unsigned long long)f[i].instr, err);
-		printf("%s\n", name);
+		if (selves && i < GS_PY_SELF_FRAMES)
+			printf("%s self=0x%llx\n", name, (unsigned long long)self[i]);
+		else
+			printf("%s\n", name);
 	}
 	if (flags)
 		fprintf(stderr, "pyprobe: walk flags 0x%x\n", flags);

@@ -2,6 +2,7 @@
 /* .gst files: round trips, and every kind of damage a reader must survive. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "testlib.h"
@@ -408,4 +409,70 @@ TEST(tracefile_exec_meta_describes_the_last_program)
 	CHECK_U64(m.nr_execs, 12);
 	gst_meta_apply(&m, GST_TAG_COMM, "python3.11", 10);
 	CHECK(!strcmp(m.comm, "python3.11"));
+}
+
+struct py_got {
+	uint64_t stacks, self0, self3, bad_size;
+};
+
+static void py_rec(void *ctx, const void *rec, size_t size)
+{
+	const struct gs_py_stack_event *p = rec;
+	struct py_got *g = ctx;
+
+	if (p->hdr.type != GS_EV_PY_STACK)
+		return;
+	if (size != sizeof(*p))
+		g->bad_size++;
+	g->stacks++;
+	g->self0 |= p->self[0];
+	g->self3 |= p->self[GS_PY_SELF_FRAMES - 1];
+}
+
+/* 1.4: a Python stack keeps its frames' first locals; a 1.3 recording's
+ * stacks (560 bytes, before them) still read, as stacks of today's size
+ * whose first locals are 0. */
+TEST(tracefile_py_stacks_1_4_and_1_3)
+{
+	struct gst_read_cb cb = { NULL, NULL, py_rec, NULL };
+	struct gs_py_stack_event p = {0};
+	struct report_meta m = {0};
+	struct gst_read_stats st;
+	struct gst_writer *w;
+	struct py_got g = {0};
+
+	CHECK_U64(offsetof(struct gs_py_stack_event, self), 560);
+	tmp_path();
+	CHECK(gst_writer__open(path, false, &m, &w) == 0);
+	p.hdr.type = GS_EV_PY_STACK;
+	p.kind = GS_PY_LOCK_WAIT;
+	p.nr_frames = 2;
+	p.self[0] = 0x7f0000001230ULL;
+	p.self[GS_PY_SELF_FRAMES - 1] = 0x7f0000004560ULL;
+	for (int i = 0; i < 3; i++) {
+		p.hdr.ts = 100 + i;
+		CHECK(gst_writer__add(w, &p, sizeof(p)) == 0);
+	}
+	CHECK(gst_writer__close(w, &m) == 0);
+	cb.ctx = &g;
+	CHECK(gst_read(path, &cb, &st) == 0);
+	CHECK_U64(st.minor, GST_MINOR);
+	CHECK_U64(st.bad_records, 0);
+	CHECK_U64(g.stacks, 3);
+	CHECK_U64(g.self0, 0x7f0000001230ULL);
+	CHECK_U64(g.self3, 0x7f0000004560ULL);
+	CHECK_U64(g.bad_size, 0);
+	unlink(path);
+
+	/* a sample recording of Debian's python3.11, format 1.3 (run from
+	 * the source tree, as `make unit` does) */
+	memset(&g, 0, sizeof(g));
+	if (access("traces/fib4-cpython.gst", R_OK))
+		SKIP("no traces/fib4-cpython.gst here (not run from the source tree)");
+	CHECK(gst_read("traces/fib4-cpython.gst", &cb, &st) == 0);
+	CHECK_U64(st.minor, 3);
+	CHECK_U64(st.bad_records, 0);
+	CHECK(g.stacks > 100);
+	CHECK_U64(g.self0 | g.self3, 0);
+	CHECK_U64(g.bad_size, 0);
 }

@@ -5,8 +5,10 @@
 
 Prints one JSON line - the parking thread's threading.get_ident(), its
 native id and its own stack as the interpreter sees it, innermost first:
-[path, line, name] with name the code's co_qualname (3.11+) or co_name -
-and then parks on that very line, in a read of a pipe nobody writes (the
+[path, line, name] with name the code's co_qualname (3.11+) or co_name,
+and each frame's first local (a method's self) as id() gives it, or null
+where the frame has none of its own (no local variables; or the first is
+a cell, which a closure shares) - and then parks on that very line, in a read of a pipe nobody writes (the
 test sees the thread there: its wchan is the pipe's read), until stdin
 closes (thread) or it is killed (main).
 """
@@ -30,9 +32,24 @@ def own_stack(frame):
     return out
 
 
+def first_locals(frame):
+    """Each frame's first local, innermost first: hex(id()), or None."""
+    out, f = [], frame
+    while f is not None:
+        code = f.f_code
+        name = code.co_varnames[0] if code.co_varnames else None
+        if name is None or name in code.co_cellvars or name not in f.f_locals:
+            out.append(None)
+        else:
+            out.append(hex(id(f.f_locals[name])))
+        f = f.f_back
+    return out
+
+
 def report(frame):
     print(json.dumps({"pid": os.getpid(), "ident": threading.get_ident(),
-                      "tid": threading.get_native_id(), "stack": own_stack(frame)}),
+                      "tid": threading.get_native_id(), "stack": own_stack(frame),
+                      "first_locals": first_locals(frame)}),
           flush=True)
 
 
