@@ -387,6 +387,14 @@ void options_parse(int argc, char **argv, struct env *env, int mode)
 	env->mode = mode;
 	env->stacks = true;
 	env->top = 5;
+	/*
+	 * Every frame BPF can keep: a frame costs BPF 0.10-0.15 us on top of
+	 * ~3 us a stack (tests/bench/bench.py --only pystack: 6-8 us a stack
+	 * at 32 on a 2-CPU VM).  At the 800-1800 stacks a second that fib in 4
+	 * threads and a ThreadingHTTPServer read, that is 0.5-1.4% of a CPU in
+	 * BPF, the frames past 8 0.2-0.6%: well inside the 1.03x and 1.05x
+	 * targets, so a shallower default would save little and cut stacks.
+	 */
 	env->py_depth = GS_PY_FRAMES;
 	env->ringbuf_mb = 16;
 	/* argp_error exits with argp_err_exit_status (64): make it 2 */
