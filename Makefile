@@ -24,7 +24,9 @@ CFLAGS    ?= -g -O2
 CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
              -DGILSCOPE_VERSION='"$(VERSION)"' -fno-omit-frame-pointer
 CPPFLAGS  += -I$(OUTPUT) -Ibpf -Iuser
-LDLIBS    += -lbpf -lelf -lz -lm
+# elfutils' libdw (libdwfl): names from debug files, MiniDebugInfo, DWARF
+DW_LIBS   := $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf)
+LDLIBS    += -lbpf $(DW_LIBS) -lelf -lz -lm
 ifeq ($(SANITIZE),1)
 CFLAGS    += -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS   += -fsanitize=address,undefined
@@ -151,7 +153,7 @@ FUZZ_USER := $(filter-out user/main.c user/live.c user/tracer.c user/watch.c use
 
 $(OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_USER) $(wildcard user/*.h) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_USER) -lelf -lz -lm -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_USER) $(DW_LIBS) -lelf -lz -lm -o $@
 
 fuzz: $(OUTPUT)/fuzz_tracefile $(OUTPUT)/fuzz_tracefile_chunks $(OUTPUT)/fuzz_elf \
 		$(OUTPUT)/gilscope $(OUTPUT)/tests/lockholder $(OUTPUT)/tests/deadlock
