@@ -463,6 +463,49 @@ int dwnames__sym(struct dwnames_mod *dm, uint64_t addr, int kind, struct elf_sym
 	return 0;
 }
 
+/*
+ * Inside code inlined into the function, the line of the outermost
+ * inlined call: __lll_lock_wait+0x2b is lowlevellock.c:49, where it
+ * calls futex_wait, not futex-internal.h:146 inside futex_wait - the
+ * line in the source of the function the name gives.
+ */
+static int call_line(struct dwnames_mod *dm, uint64_t addr, char *buf, size_t len)
+{
+	Dwarf_Die *scopes = NULL, *call = NULL, *cudie, cu;
+	Dwarf_Attribute at;
+	Dwarf_Word file, line;
+	Dwarf_Files *files;
+	Dwarf_Addr bias;
+	const char *src, *base;
+	size_t nfiles;
+	int n, err = -ENOENT;
+
+	cudie = dwfl_module_addrdie(dm->mod, addr, &bias);
+	if (!cudie)
+		return -ENOENT;
+	n = dwarf_getscopes(cudie, addr - bias, &scopes);
+	for (int i = 0; i < n; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (tag == DW_TAG_inlined_subroutine)
+			call = &scopes[i];
+		else if (tag == DW_TAG_subprogram)
+			break;
+	}
+	if (!call || !dwarf_diecu(call, &cu, NULL, NULL) ||
+	    !dwarf_attr(call, DW_AT_call_file, &at) || dwarf_formudata(&at, &file) ||
+	    !dwarf_attr(call, DW_AT_call_line, &at) || dwarf_formudata(&at, &line) || !line ||
+	    dwarf_getsrcfiles(&cu, &files, &nfiles) || file >= nfiles ||
+	    !(src = dwarf_filesrc(files, file, NULL, NULL)))
+		goto cleanup;
+	base = strrchr(src, '/');
+	snprintf(buf, len, "%s:%" PRIu64, base ? base + 1 : src, (uint64_t)line);
+	err = 0;
+cleanup:
+	free(scopes);
+	return err;
+}
+
 int dwnames__line(struct dwnames_mod *dm, uint64_t addr, char *buf, size_t len)
 {
 	const char *src, *base;
@@ -472,6 +515,8 @@ int dwnames__line(struct dwnames_mod *dm, uint64_t addr, char *buf, size_t len)
 
 	if (mod_elf(dm, &elf))
 		return -ENOENT;
+	if (!call_line(dm, addr, buf, len))
+		return 0;
 	line = dwfl_module_getsrc(dm->mod, addr);
 	if (!line)
 		return -ENOENT;

@@ -35,8 +35,12 @@ bool elf_sym__names_better(const struct elf_sym *a, const struct elf_sym *b)
 	/* nested symbols: the innermost */
 	if (a->addr != b->addr)
 		return a->addr > b->addr;
-	/* aliases: __pthread_mutex_lock@GLIBC_2.2.5 is pthread_mutex_lock */
-	if (a->hidden_version != b->hidden_version)
+	/* aliases: __pthread_mutex_lock@GLIBC_2.2.5 is pthread_mutex_lock;
+	 * only exported names have versions: a compat one still beats a
+	 * local name (pthread_cond_timedwait@GLIBC_2.2.5 is no
+	 * __pthread_cond_timedwait_2_0) */
+	if (a->hidden_version != b->hidden_version && a->bind != STB_LOCAL &&
+	    b->bind != STB_LOCAL)
 		return !a->hidden_version;
 	if (internal_alias(a->name) != internal_alias(b->name))
 		return !internal_alias(a->name);

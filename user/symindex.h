@@ -38,9 +38,9 @@ const struct elf_sym *symindex__lookup(const struct symindex *idx, uint64_t addr
 
 /* Which of two symbols holding one address names it: a sized one over a
  * size-0 label, the innermost of nested ones, a default version over a
- * compat one, glibc's public name over its internal aliases (__GI_*,
- * leading underscores), a global over a weak over a local one, then the
- * first. */
+ * compat one (among exported names), glibc's public name over its
+ * internal aliases (__GI_*, leading underscores), a global over a weak
+ * over a local one, then the first. */
 bool elf_sym__names_better(const struct elf_sym *a, const struct elf_sym *b);
 
 #endif
