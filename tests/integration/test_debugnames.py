@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Names from the machine's debug files (issue 16), on real software:
+Debian's stripped /usr/bin/python3 and glibc, whose .symtab and DWARF
+python3.11-dbg and libc6-dbg put under /usr/lib/debug/.build-id/.
+
+fib in 4 threads: every thread waits for the GIL in take_gil, a static
+function only the debug file names (python3.11+0xcea77 without it); the
+GIL's own waits are in no report table, so their native stacks are read
+from `export --format csv` (a futex wait's text: the waiter's stack);
+the threading locks' waits in the lock table name their libc frames."""
+import csv
+import os
+import re
+import shutil
+import subprocess
+
+from common import GILSCOPE, Skip, python, require_root_bpf, tmpdir, workload_py
+
+LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
+
+
+def build_id(path):
+    """The file's GNU build-id (readelf -n), or None."""
+    r = subprocess.run(["readelf", "-n", path], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    m = re.search(r"Build ID: ([0-9a-f]+)", r.stdout)
+    return m.group(1) if m else None
+
+
+def require_debug_file(path, package):
+    bid = build_id(path)
+    if not bid:
+        raise Skip("%s has no build-id" % path)
+    dbg = "/usr/lib/debug/.build-id/%s/%s.debug" % (bid[:2], bid[2:])
+    if not os.path.exists(dbg):
+        raise Skip("no debug file for %s (%s): apt-get install %s" % (path, dbg, package))
+
+
+def test_debian_python_names_take_gil_and_libc_frames():
+    require_root_bpf()
+    py = python("debian-")
+    exe = os.path.realpath(py.exe)
+    require_debug_file(exe, "python3.11-dbg")
+    require_debug_file(os.path.realpath(LIBC), "libc6-dbg")
+    d = tmpdir()
+    try:
+        rec = os.path.join(d, "fib.gst")
+        r = subprocess.run([GILSCOPE, "record", "-o", rec, "--"] +
+                           py.argv(workload_py("fib_threads.py"), "4", "d2"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        out = os.path.join(d, "ev.csv")
+        r = subprocess.run([GILSCOPE, "export", rec, "--format", "csv", "-o", out],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert r.returncode == 0, r.stderr
+        with open(out) as f:
+            waits = [row["text"] for row in csv.DictReader(f)
+                     if row["event"] == "futex_wait" and row["text"]]
+        assert waits, "no futex wait with a stack in the recording"
+        frames = [fr for w in waits for fr in w.split(" <- ")]
+        gil = [w for w in waits if "python3.11:take_gil" in w]
+        assert gil, "no GIL wait names take_gil: %s" % waits[:5]
+        # the frame under it is glibc's condvar (or mutex) wait, by name
+        assert any(re.search(r"libc\.so\.6:(__pthread_cond_wait_common|pthread_cond_timedwait|"
+                             r"__futex_abstimed_wait_common|__lll_lock_wait)", w)
+                   for w in gil), gil[:5]
+        # a frame from DWARF says where: "take_gil+0x57 (ceval_gil.h:238)"
+        assert any(re.match(r"python3\.11:take_gil\+0x[0-9a-f]+ \(ceval_gil\.h:\d+\)$", fr)
+                   for fr in frames), [fr for fr in frames if "take_gil" in fr][:5]
+        # libc frames are named, none is a bare file offset
+        libc = [fr for fr in frames if fr.startswith("libc.so.6")]
+        assert libc and not [fr for fr in libc if fr.startswith("libc.so.6+0x")], libc[:10]
+
+        # the report's lock table: threading's semaphore waits, libc named
+        rep = os.path.join(d, "r.json")
+        r = subprocess.run([GILSCOPE, "report", rec, "--json", rep],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert r.returncode == 0, r.stderr
+        with open(rep) as f:
+            import json
+            locks = json.load(f)["locks"]
+        stacks = [fr for lk in locks for c in lk["top_callers"] for fr in c["stack"]]
+        assert any(fr.startswith("libc.so.6:") and " (" in fr for fr in stacks), stacks[:10]
+        assert not [fr for fr in stacks if fr.startswith("libc.so.6+0x")], stacks[:10]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_debuginfod_urls_alone_never_reach_the_network():
+    """DEBUGINFOD_URLS set (Debian's profile.d does it for logins) and a
+    server that never answers: names come from the local files at once,
+    and gilscope opens no socket."""
+    require_root_bpf()
+    if not shutil.which("strace"):
+        raise Skip("needs strace")
+    py = python("debian-")
+    d = tmpdir()
+    try:
+        log = os.path.join(d, "strace.log")
+        env = dict(os.environ, DEBUGINFOD_URLS="http://10.255.255.1:8002/",
+                   DEBUGINFOD_TIMEOUT="90")
+        r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=socket,connect", "-o", log,
+                            GILSCOPE, "-d", "1", "--"] +
+                           py.argv(workload_py("fib_threads.py"), "2", "d0.5"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=env, timeout=60)
+        assert r.returncode in (0, 3), r.stderr
+        with open(log) as f:
+            calls = [l for l in f if "socket(" in l or "connect(" in l]
+        # AF_INET/AF_INET6 sockets would be debuginfod's (netlink and
+        # unix sockets are the loader's and libbpf's business)
+        assert not [c for c in calls if "AF_INET" in c], calls
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
