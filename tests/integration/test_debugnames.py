@@ -9,12 +9,14 @@ GIL's own waits are in no report table, so their native stacks are read
 from `export --format csv` (a futex wait's text: the waiter's stack);
 the threading locks' waits in the lock table name their libc frames."""
 import csv
+import json
 import os
 import re
 import shutil
 import subprocess
 
-from common import GILSCOPE, Skip, python, require_root_bpf, tmpdir, workload_py
+from common import (GILSCOPE, Skip, find_pythons, python, require_root_bpf, tmpdir,
+                    workload_py)
 
 LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
 
@@ -78,7 +80,6 @@ def test_debian_python_names_take_gil_and_libc_frames():
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert r.returncode == 0, r.stderr
         with open(rep) as f:
-            import json
             locks = json.load(f)["locks"]
         stacks = [fr for lk in locks for c in lk["top_callers"] for fr in c["stack"]]
         assert any(fr.startswith("libc.so.6:") and " (" in fr for fr in stacks), stacks[:10]
@@ -111,5 +112,96 @@ def test_debuginfod_urls_alone_never_reach_the_network():
         # AF_INET/AF_INET6 sockets would be debuginfod's (netlink and
         # unix sockets are the loader's and libbpf's business)
         assert not [c for c in calls if "AF_INET" in c], calls
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+ROOT_LIB = r"""
+#include <pthread.h>
+#include <time.h>
+
+static pthread_mutex_t table_locks[4] = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+};
+
+__attribute__((noinline)) static void contend(void)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	pthread_mutex_lock(&table_locks[2]);
+	nanosleep(&ts, NULL);
+	pthread_mutex_unlock(&table_locks[2]);
+}
+
+static void *worker(void *arg)
+{
+	for (int i = 0; i < 5; i++)
+		contend();
+	return arg;
+}
+
+int gs_run(void)
+{
+	pthread_t t[2];
+
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, worker, NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+"""
+
+ROOT_SCRIPT = """import ctypes, sys
+ctypes.CDLL(sys.argv[1]).gs_run()
+"""
+
+
+def test_debug_file_in_the_targets_root():
+    """A stripped library in a container whose debug file only the
+    container has (under its own root, at a debug directory the host
+    lacks): the static lock array and the static function are named."""
+    require_root_bpf()
+    for p in find_pythons():
+        if p.mode == "container":
+            py = p
+            break
+    else:
+        raise Skip("no container Python here (tests/pythons/sid-root.sh makes them)")
+    d = py.tmpdir()
+    try:
+        src = os.path.join(d, "gsroot.c")
+        with open(src, "w") as f:
+            f.write(ROOT_LIB)
+        lib = os.path.join(d, "libgsroot.so")
+        subprocess.run(["gcc", "-g", "-O1", "-fPIC", "-shared", "-fno-omit-frame-pointer",
+                        "-pthread", "-Wl,--build-id=sha1", "-o", lib, src], check=True)
+        subprocess.run(["objcopy", "--only-keep-debug", lib, lib + ".debug"], check=True)
+        subprocess.run(["strip", "--strip-all", lib], check=True)
+        bid = build_id(lib)
+        dbg = os.path.join(d, "debug", ".build-id", bid[:2])
+        os.makedirs(dbg)
+        os.rename(lib + ".debug", os.path.join(dbg, bid[2:] + ".debug"))
+        script = os.path.join(d, "run.py")
+        with open(script, "w") as f:
+            f.write(ROOT_SCRIPT)
+        # the directory as the container sees it: the host has no such path
+        inside = py.path_in(os.path.join(d, "debug"))
+        assert not os.path.exists(inside), inside
+        env = dict(os.environ, GILSCOPE_DEBUG_DIRS=inside)
+        out = os.path.join(d, "r.json")
+        r = subprocess.run([GILSCOPE, "--json", out, "--"] +
+                           py.argv(script, py.path_in(lib)),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=env, timeout=120)
+        assert r.returncode == 0, r.stderr
+        with open(out) as f:
+            rep = json.load(f)
+        lk = [l for l in rep["locks"] if l["name"] == "libgsroot.so:table_locks[2]"]
+        assert lk, [(l["name"], l["addr"]) for l in rep["locks"]]
+        frames = [fr for c in lk[0]["top_callers"] for fr in c["stack"]]
+        assert any(re.match(r"libgsroot\.so:contend\+0x[0-9a-f]+ \(gsroot\.c:\d+\)$", fr)
+                   for fr in frames), frames
     finally:
         shutil.rmtree(d, ignore_errors=True)
