@@ -245,7 +245,8 @@ static int reread(struct perfmap *pm)
 	}
 	free(line);
 	fclose(f);
-	qsort(pm->ents, pm->nr, sizeof(*pm->ents), cmp_ent);
+	if (pm->nr > 1)
+		qsort(pm->ents, pm->nr, sizeof(*pm->ents), cmp_ent);
 	return 0;
 }
 
