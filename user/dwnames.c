@@ -252,6 +252,7 @@ struct dwnames_mod *dwnames__module(struct dwnames *d, const struct proc_map *m,
 {
 	struct dwnames_mod *dm;
 	uint64_t low, high = 0;
+	char *name;
 	size_t n;
 	void **ud;
 
@@ -293,9 +294,16 @@ struct dwnames_mod *dwnames__module(struct dwnames *d, const struct proc_map *m,
 	n = strlen(dm->file);
 	if (n > strlen(PROC_DELETED) && !strcmp(dm->file + n - strlen(PROC_DELETED), PROC_DELETED))
 		dm->file[n - strlen(PROC_DELETED)] = 0;
+	/* libdwfl knows a module by name and range: the inode in the name
+	 * keeps a file replaced and mapped at the same place apart */
+	if (asprintf(&name, "%s#%" PRIu64, dm->map.path, (uint64_t)m->inode) < 0) {
+		mod_free(dm);
+		return NULL;
+	}
 	dwfl_report_begin_add(d->dwfl);
-	dm->mod = dwfl_report_module(d->dwfl, dm->map.path, low, high);
+	dm->mod = dwfl_report_module(d->dwfl, name, low, high);
 	dwfl_report_end(d->dwfl, NULL, NULL);
+	free(name);
 	if (!dm->mod || !dwfl_module_info(dm->mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL) ||
 	    *ud) {
 		mod_free(dm);
