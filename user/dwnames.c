@@ -472,6 +472,50 @@ int dwnames__sym(struct dwnames_mod *dm, uint64_t addr, int kind, struct elf_sym
 }
 
 /*
+ * The outermost inlined call inside the function holding @pc, searched
+ * from the CU down the scopes whose ranges hold it (@in_func: below the
+ * function's DIE).  dwarf_getscopes() would find it too, but also walks
+ * again for the inlined function's abstract DIE, which gilscope does not
+ * need, and leaks its array when that is not found (elfutils 0.188).
+ */
+static bool outer_inline(Dwarf_Die *parent, Dwarf_Addr pc, bool in_func, Dwarf_Die *call,
+			 int depth)
+{
+	Dwarf_Die c;
+
+	if (depth > 64 || dwarf_child(parent, &c))
+		return false;
+	do {
+		int tag = dwarf_tag(&c);
+
+		switch (tag) {
+		case DW_TAG_subprogram:
+		case DW_TAG_lexical_block:
+		case DW_TAG_inlined_subroutine:
+			if (dwarf_haspc(&c, pc) <= 0)
+				continue;
+			if (tag == DW_TAG_inlined_subroutine && in_func) {
+				*call = c;
+				return true;
+			}
+			return outer_inline(&c, pc, in_func || tag == DW_TAG_subprogram, call,
+					    depth + 1);
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+			/* C++: functions defined inside a namespace or a class */
+			if (!in_func && outer_inline(&c, pc, false, call, depth + 1))
+				return true;
+			continue;
+		default:
+			continue;
+		}
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return false;
+}
+
+/*
  * Inside code inlined into the function, the line of the outermost
  * inlined call: __lll_lock_wait+0x2b is lowlevellock.c:49, where it
  * calls futex_wait, not futex-internal.h:146 inside futex_wait - the
@@ -479,39 +523,26 @@ int dwnames__sym(struct dwnames_mod *dm, uint64_t addr, int kind, struct elf_sym
  */
 static int call_line(struct dwnames_mod *dm, uint64_t addr, char *buf, size_t len)
 {
-	Dwarf_Die *scopes = NULL, *call = NULL, *cudie, cu;
+	Dwarf_Die *cudie, call, cu;
 	Dwarf_Attribute at;
 	Dwarf_Word file, line;
 	Dwarf_Files *files;
 	Dwarf_Addr bias;
 	const char *src, *base;
 	size_t nfiles;
-	int n, err = -ENOENT;
 
 	cudie = dwfl_module_addrdie(dm->mod, addr, &bias);
-	if (!cudie)
+	if (!cudie || !outer_inline(cudie, addr - bias, false, &call, 0))
 		return -ENOENT;
-	n = dwarf_getscopes(cudie, addr - bias, &scopes);
-	for (int i = 0; i < n; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-
-		if (tag == DW_TAG_inlined_subroutine)
-			call = &scopes[i];
-		else if (tag == DW_TAG_subprogram)
-			break;
-	}
-	if (!call || !dwarf_diecu(call, &cu, NULL, NULL) ||
-	    !dwarf_attr(call, DW_AT_call_file, &at) || dwarf_formudata(&at, &file) ||
-	    !dwarf_attr(call, DW_AT_call_line, &at) || dwarf_formudata(&at, &line) || !line ||
+	if (!dwarf_diecu(&call, &cu, NULL, NULL) ||
+	    !dwarf_attr(&call, DW_AT_call_file, &at) || dwarf_formudata(&at, &file) ||
+	    !dwarf_attr(&call, DW_AT_call_line, &at) || dwarf_formudata(&at, &line) || !line ||
 	    dwarf_getsrcfiles(&cu, &files, &nfiles) || file >= nfiles ||
 	    !(src = dwarf_filesrc(files, file, NULL, NULL)))
-		goto cleanup;
+		return -ENOENT;
 	base = strrchr(src, '/');
 	snprintf(buf, len, "%s:%" PRIu64, base ? base + 1 : src, (uint64_t)line);
-	err = 0;
-cleanup:
-	free(scopes);
-	return err;
+	return 0;
 }
 
 int dwnames__line(struct dwnames_mod *dm, uint64_t addr, char *buf, size_t len)
