@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <ctype.h>
-#include <stdarg.h>
 #include <dwarf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +35,7 @@ struct dwnames_mod {
 	struct proc_map map;	/* a copy, for proc_map_path(); map.path owned */
 	char *file;		/* the path as the target sees it, without " (deleted)" */
 	uint64_t bias, low, high;
-	int err;		/* the module cannot be used (libdwfl's bias is not ours) */
-	bool elf_tried;
+	int err;		/* the module cannot be used: no file, or libdwfl's bias is not ours */
 	/* the debug file found by dwnames__preload(), until libdwfl asks */
 	bool debug_searched;
 	int debug_fd;
@@ -45,7 +44,7 @@ struct dwnames_mod {
 	int syms_err;		/* 1: not read yet */
 	struct elf_sym *syms;
 	size_t nr_syms;
-	char **owned;		/* names split from "name@VER" */
+	char **owned;		/* names made from "name@VER", "name.lto_priv.0" */
 	size_t nr_owned, cap_owned;
 	struct symindex index;
 	/* variables with a fixed address, by address (data names) */
@@ -82,10 +81,11 @@ static bool has_section(Elf *elf, const char *name)
 }
 
 /*
- * libdwfl's find_elf: the load's file, opened as the symboliser opens it.
- * The Elf is handed over read into memory (mmap) and its descriptor
- * closed, so that a session holding a hundred libraries does not hold a
- * hundred descriptors.
+ * libdwfl's find_elf: the load's file, opened as the symboliser opens it
+ * (which has checked it with elf_syms.c's bounds checks before it asks
+ * for a module).  The Elf is handed over mapped (ELF_C_READ_MMAP) and
+ * its descriptor closed, so that a session holding a hundred libraries
+ * does not hold a hundred descriptors.
  */
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
 		    Dwarf_Addr base, char **file_name, Elf **elfp)

@@ -431,6 +431,13 @@ static struct dwnames_mod *load_dw(struct symbolizer *s, struct sym_load *l)
 	return l->dm;
 }
 
+/* Where a JIT puts its code: executable anonymous memory, unnamed or
+ * named by prctl (never [vdso], [vsyscall], the kernel's [uprobes]). */
+static bool is_jit_map(const struct proc_map *m)
+{
+	return m && m->perms[2] == 'x' && (!m->path[0] || !strncmp(m->path, "[anon:", 6));
+}
+
 /* Code no file holds: a JIT's, named by its perf map, else "[unknown]". */
 static int jit_name(struct symbolizer *s, const struct proc_map *m, uint64_t addr,
 		    char *buf, size_t len)
@@ -438,8 +445,7 @@ static int jit_name(struct symbolizer *s, const struct proc_map *m, uint64_t add
 	const char *name, *file;
 	uint64_t start;
 
-	if (m && m->perms[2] == 'x' && !is_file_map(m) &&
-	    (s->perfmap || !perfmap__new(s->pid, &s->perfmap)) &&
+	if (is_jit_map(m) && (s->perfmap || !perfmap__new(s->pid, &s->perfmap)) &&
 	    (name = perfmap__lookup(s->perfmap, addr, &start, &file))) {
 		if (addr == start)
 			snprintf(buf, len, "%s:%s", file, name);
