@@ -174,7 +174,8 @@ def test_debug_file_in_the_targets_root():
             py = p
             break
     else:
-        raise Skip("no container Python here (tests/pythons/sid-root.sh makes them)")
+        raise Skip("no container Python here (GILSCOPE_PYTHONS=%s; tests/pythons/sid-root.sh "
+                   "makes them)" % os.environ.get("GILSCOPE_PYTHONS", "all"))
     d = py.tmpdir()
     try:
         src = os.path.join(d, "gsroot.c")
