@@ -27,7 +27,9 @@ CPPFLAGS  += -I$(OUTPUT) -Ibpf -Iuser
 # zydis decodes x86 for probe placement (user/insn.c); Debian's
 # libzydis-dev 4.0 ships no pkg-config file
 ZYDIS_LIBS := $(shell pkg-config --libs zydis 2>/dev/null || echo -lZydis)
-LDLIBS    += -lbpf -lelf -lz -lm $(ZYDIS_LIBS)
+# elfutils' libdw (libdwfl): names from debug files, MiniDebugInfo, DWARF
+DW_LIBS   := $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf)
+LDLIBS    += -lbpf $(DW_LIBS) -lelf -lz -lm $(ZYDIS_LIBS)
 ifeq ($(SANITIZE),1)
 CFLAGS    += -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS   += -fsanitize=address,undefined
@@ -142,8 +144,8 @@ bench: deps all
 	$(Q)$(PYTHON) tests/bench/bench.py --build $(OUTPUT)
 
 # libFuzzer runs of a fixed length over the trace reader (byte-level, and
-# structure-aware: chunks reordered, dropped, re-deflated and re-CRCed)
-# and the ELF symbol reader (FUZZ_SECONDS each), seeded with real inputs
+# structure-aware: chunks reordered, dropped, re-deflated and re-CRCed),
+# the ELF symbol reader and the perf map reader (FUZZ_SECONDS each), seeded with real inputs
 # (a lock trace, a hung program's, and one that follows an exec into Python).
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DGILSCOPE_VERSION='"fuzz"' \
@@ -154,11 +156,13 @@ FUZZ_USER := $(filter-out user/main.c user/live.c user/tracer.c user/watch.c use
 
 $(OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_USER) $(wildcard user/*.h) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_USER) -lelf -lz -lm $(ZYDIS_LIBS) -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_USER) $(DW_LIBS) -lelf -lz -lm $(ZYDIS_LIBS) -o $@
 
-fuzz: $(OUTPUT)/fuzz_tracefile $(OUTPUT)/fuzz_tracefile_chunks $(OUTPUT)/fuzz_elf \
+fuzz: $(OUTPUT)/fuzz_tracefile $(OUTPUT)/fuzz_tracefile_chunks $(OUTPUT)/fuzz_elf $(OUTPUT)/fuzz_perfmap \
 		$(OUTPUT)/gilscope $(OUTPUT)/tests/lockholder $(OUTPUT)/tests/deadlock
-	$(Q)mkdir -p $(OUTPUT)/corpus/tracefile $(OUTPUT)/corpus/tracefile_chunks $(OUTPUT)/corpus/elf
+	$(Q)mkdir -p $(OUTPUT)/corpus/tracefile $(OUTPUT)/corpus/tracefile_chunks $(OUTPUT)/corpus/elf \
+		$(OUTPUT)/corpus/perfmap
+	$(Q)printf '7f00 40 py::fib:/tmp/x.py\n7f40 10 [jit] stub\n' > $(OUTPUT)/corpus/perfmap/seed.map
 	$(Q)rm -f $(OUTPUT)/corpus/tracefile/seed.gst $(OUTPUT)/corpus/tracefile/hung.gst \
 		$(OUTPUT)/corpus/tracefile/exec.gst
 	$(Q)if [ "$$(id -u)" = 0 ]; then $(OUTPUT)/gilscope -o $(OUTPUT)/corpus/tracefile/seed.gst \
@@ -176,6 +180,7 @@ fuzz: $(OUTPUT)/fuzz_tracefile $(OUTPUT)/fuzz_tracefile_chunks $(OUTPUT)/fuzz_el
 	$(Q)./tests/fuzz/run.sh $(OUTPUT)/fuzz_tracefile_chunks $(OUTPUT)/corpus/tracefile_chunks \
 		$(FUZZ_SECONDS) 1048576
 	$(Q)./tests/fuzz/run.sh $(OUTPUT)/fuzz_elf $(OUTPUT)/corpus/elf $(FUZZ_SECONDS)
+	$(Q)./tests/fuzz/run.sh $(OUTPUT)/fuzz_perfmap $(OUTPUT)/corpus/perfmap $(FUZZ_SECONDS)
 
 vmlinux:
 	$(Q)mkdir -p $(dir $(VMLINUX))

@@ -21,18 +21,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "elf_syms.h"
+#include "symindex.h"
 
 #define VERSYM_HIDDEN	0x8000
 #define VERSYM_INDEX	0x7fff
 #define NR_VERSIONS	(VERSYM_INDEX + 1)
 #define MAX_BUILD_ID	64		/* bytes: GNU ld writes 20 (sha1) or 16 */
 #define MAX_NOTES	(64 * 1024)	/* a build-id note sits near the start */
-#define NR_KINDS	2
-
-struct sym_ent {
-	struct elf_sym sym;
-	unsigned char bind;		/* STB_* */
-};
 
 struct elf_file {
 	Elf *elf;			/* kept: symbol names live in its data */
@@ -51,17 +46,12 @@ struct elf_file {
 	 * per-record work must not open files (NULL: not read yet) */
 	char **seg_bytes;
 	int *seg_err;			/* a read that failed is not tried again */
-	struct sym_ent *syms;		/* .symtab entries, then .dynsym ones */
+	struct elf_sym *syms;		/* .symtab entries, then .dynsym ones */
 	size_t nr_syms;
 	size_t nr_symtab;		/* how many of them came from .symtab */
-	/*
-	 * Per kind (index kind - 1): symbol indices sorted by address, and
-	 * for each position the highest symbol end up to it, which tells a
-	 * lookup walking backwards when no earlier symbol can reach.
-	 */
-	uint32_t *by_addr[NR_KINDS];
-	uint64_t *max_end[NR_KINDS];
-	size_t nr_by_addr[NR_KINDS];
+	/* by address, built on the first elf_file__addr_to_sym() */
+	struct symindex index;
+	int index_err;			/* 1: not built yet */
 	char **owned;			/* copies of "name@VER" names, split */
 	size_t nr_owned;
 	char build_id[2 * MAX_BUILD_ID + 1];
@@ -166,7 +156,7 @@ static bool valid_kind(int kind)
 }
 
 /* Global names beat weak ones, which beat file-local ones. */
-static int bind_rank(const struct sym_ent *e)
+static int bind_rank(const struct elf_sym *e)
 {
 	switch (e->bind) {
 	case STB_GLOBAL:
@@ -176,11 +166,6 @@ static int bind_rank(const struct sym_ent *e)
 	default:
 		return 2;
 	}
-}
-
-static size_t leading_underscores(const char *s)
-{
-	return strspn(s, "_");
 }
 
 static int check_ident(struct elf_file *ef)
@@ -273,6 +258,7 @@ static int load_segments(struct elf_file *ef, size_t phnum)
 		ef->segs[nr].offset = ph.p_offset;
 		ef->segs[nr].filesz = ph.p_filesz;
 		ef->segs[nr].flags = ph.p_flags;
+		ef->segs[nr].align = ph.p_align;
 		nr++;
 	}
 	ef->nr_segs = nr;
@@ -370,29 +356,29 @@ static int read_verneed(struct elf_file *ef, Elf_Scn *scn, const char **names)
 
 /* Keeps "name@VER" / "name@@VER" from a .symtab (GNU ld appends versions
  * there) as name + version, in a copy the elf_file owns. */
-static int split_version(struct elf_file *ef, struct sym_ent *e, const char *at)
+static int split_version(struct elf_file *ef, struct elf_sym *e, const char *at)
 {
-	size_t pos = at - e->sym.name;
+	size_t pos = at - e->name;
 	char **owned, *copy;
 
 	owned = realloc(ef->owned, (ef->nr_owned + 1) * sizeof(*owned));
 	if (!owned)
 		return -ENOMEM;
 	ef->owned = owned;
-	copy = strdup(e->sym.name);
+	copy = strdup(e->name);
 	if (!copy)
 		return -ENOMEM;
 	ef->owned[ef->nr_owned++] = copy;
 	copy[pos] = 0;
-	e->sym.name = copy;
+	e->name = copy;
 	if (at[1] == '@') {
-		e->sym.version = copy + pos + 2;
+		e->version = copy + pos + 2;
 	} else {
-		e->sym.version = copy + pos + 1;
-		e->sym.hidden_version = true;
+		e->version = copy + pos + 1;
+		e->hidden_version = true;
 	}
-	if (!e->sym.version[0])
-		e->sym.version = NULL;
+	if (!e->version[0])
+		e->version = NULL;
 	return 0;
 }
 
@@ -409,7 +395,7 @@ static int add_symbols(struct elf_file *ef, Elf_Scn *scn, Elf_Data *data,
 		return -EINVAL;
 	dyn = sh.sh_type == SHT_DYNSYM;
 	for (size_t i = 1; i < nr; i++) {
-		struct sym_ent *e = &ef->syms[ef->nr_syms];
+		struct elf_sym *e = &ef->syms[ef->nr_syms];
 		const char *name, *at;
 		GElf_Versym ver = 0;
 		GElf_Sym s;
@@ -426,11 +412,11 @@ static int add_symbols(struct elf_file *ef, Elf_Scn *scn, Elf_Data *data,
 		if (!name[0])
 			continue;
 		memset(e, 0, sizeof(*e));
-		e->sym.name = name;
-		e->sym.addr = s.st_value;
-		e->sym.size = s.st_size;
-		e->sym.kind = kind;
-		e->sym.from_dynsym = dyn;
+		e->name = name;
+		e->addr = s.st_value;
+		e->size = s.st_size;
+		e->kind = kind;
+		e->from_dynsym = dyn;
 		e->bind = GELF_ST_BIND(s.st_info);
 		if (versym) {
 			unsigned ndx;
@@ -440,8 +426,8 @@ static int add_symbols(struct elf_file *ef, Elf_Scn *scn, Elf_Data *data,
 			ndx = ver & VERSYM_INDEX;
 			/* 0 is local, 1 the unversioned global "base" */
 			if (ndx > 1) {
-				e->sym.version = vernames ? vernames[ndx] : NULL;
-				e->sym.hidden_version = ver & VERSYM_HIDDEN;
+				e->version = vernames ? vernames[ndx] : NULL;
+				e->hidden_version = ver & VERSYM_HIDDEN;
 			}
 		} else if (!dyn && (at = strchr(name + 1, '@'))) {
 			err = split_version(ef, e, at);
@@ -455,16 +441,16 @@ static int add_symbols(struct elf_file *ef, Elf_Scn *scn, Elf_Data *data,
 
 static int cmp_name_addr(const void *a, const void *b, void *arg)
 {
-	const struct sym_ent *syms = arg;
-	const struct sym_ent *x = &syms[*(const uint32_t *)a];
-	const struct sym_ent *y = &syms[*(const uint32_t *)b];
-	int c = strcmp(x->sym.name, y->sym.name);
+	const struct elf_sym *syms = arg;
+	const struct elf_sym *x = &syms[*(const uint32_t *)a];
+	const struct elf_sym *y = &syms[*(const uint32_t *)b];
+	int c = strcmp(x->name, y->name);
 
 	if (c)
 		return c;
-	if (x->sym.addr != y->sym.addr)
-		return x->sym.addr < y->sym.addr ? -1 : 1;
-	return x->sym.kind - y->sym.kind;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->kind - y->kind;
 }
 
 /*
@@ -486,12 +472,12 @@ static int inherit_versions(struct elf_file *ef)
 		idx[i] = ef->nr_symtab + i;
 	qsort_r(idx, nr_dyn, sizeof(*idx), cmp_name_addr, ef->syms);
 	for (size_t i = 0; i < ef->nr_symtab; i++) {
-		struct sym_ent *e = &ef->syms[i];
+		struct elf_sym *e = &ef->syms[i];
 		size_t lo = 0, hi = nr_dyn;
-		const struct sym_ent *d;
+		const struct elf_sym *d;
 		uint32_t key = i;
 
-		if (e->sym.version)
+		if (e->version)
 			continue;
 		while (lo < hi) {	/* the first dynsym entry not below e */
 			size_t mid = lo + (hi - lo) / 2;
@@ -505,56 +491,11 @@ static int inherit_versions(struct elf_file *ef)
 			continue;
 		d = &ef->syms[idx[lo]];
 		if (!cmp_name_addr(&idx[lo], &key, ef->syms)) {
-			e->sym.version = d->sym.version;
-			e->sym.hidden_version = d->sym.hidden_version;
+			e->version = d->version;
+			e->hidden_version = d->hidden_version;
 		}
 	}
 	free(idx);
-	return 0;
-}
-
-static int cmp_addr(const void *a, const void *b, void *arg)
-{
-	const struct sym_ent *syms = arg;
-	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-	uint64_t x = syms[i].sym.addr, y = syms[j].sym.addr;
-
-	if (x != y)
-		return x < y ? -1 : 1;
-	return i < j ? -1 : i > j;
-}
-
-static int sort_by_addr(struct elf_file *ef)
-{
-	for (int k = 0; k < NR_KINDS; k++) {
-		uint64_t end, max = 0;
-		size_t n = 0;
-
-		for (size_t i = 0; i < ef->nr_syms; i++)
-			n += ef->syms[i].sym.kind == k + 1;
-		if (!n)
-			continue;
-		ef->by_addr[k] = calloc(n, sizeof(*ef->by_addr[k]));
-		ef->max_end[k] = calloc(n, sizeof(*ef->max_end[k]));
-		if (!ef->by_addr[k] || !ef->max_end[k])
-			return -ENOMEM;
-		n = 0;
-		for (size_t i = 0; i < ef->nr_syms; i++)
-			if (ef->syms[i].sym.kind == k + 1)
-				ef->by_addr[k][n++] = i;
-		qsort_r(ef->by_addr[k], n, sizeof(uint32_t), cmp_addr, ef->syms);
-		for (size_t i = 0; i < n; i++) {
-			const struct elf_sym *s = &ef->syms[ef->by_addr[k][i]].sym;
-
-			end = s->addr + s->size;
-			if (end < s->addr)	/* saturate: a damaged size */
-				end = UINT64_MAX;
-			if (end > max)
-				max = end;
-			ef->max_end[k][i] = max;
-		}
-		ef->nr_by_addr[k] = n;
-	}
 	return 0;
 }
 
@@ -655,7 +596,6 @@ static int load_symbols(struct elf_file *ef, size_t shnum)
 			goto cleanup;
 	}
 	err = inherit_versions(ef);
-	err = err ?: sort_by_addr(ef);
 cleanup:
 	free(vernames);
 	return err;
@@ -766,6 +706,7 @@ int elf_file__open(const char *path, struct elf_file **out)
 		goto cleanup;
 	}
 	ef->fd = fd;
+	ef->index_err = 1;
 	ef->size = st.st_size;
 	ef->dev = st.st_dev;
 	ef->ino = st.st_ino;
@@ -814,6 +755,7 @@ int elf_file__open_mem(const void *buf, size_t len, struct elf_file **out)
 	if (!ef)
 		return -ENOMEM;
 	ef->fd = -1;
+	ef->index_err = 1;
 	ef->size = len;
 	ef->image = malloc(len);
 	if (!ef->image) {
@@ -849,10 +791,7 @@ void elf_file__close(struct elf_file *ef)
 	for (size_t i = 0; i < ef->nr_owned; i++)
 		free(ef->owned[i]);
 	free(ef->owned);
-	for (int k = 0; k < NR_KINDS; k++) {
-		free(ef->by_addr[k]);
-		free(ef->max_end[k]);
-	}
+	symindex__free(&ef->index);
 	for (size_t i = 0; ef->seg_bytes && i < ef->nr_segs; i++)
 		free(ef->seg_bytes[i]);
 	free(ef->seg_bytes);
@@ -865,10 +804,10 @@ void elf_file__close(struct elf_file *ef)
 }
 
 /* Which of two same-named symbols elf_file__find_sym() returns. */
-static bool find_prefers(const struct sym_ent *a, const struct sym_ent *b)
+static bool find_prefers(const struct elf_sym *a, const struct elf_sym *b)
 {
-	if (a->sym.hidden_version != b->sym.hidden_version)
-		return !a->sym.hidden_version;
+	if (a->hidden_version != b->hidden_version)
+		return !a->hidden_version;
 	if (bind_rank(a) != bind_rank(b))
 		return bind_rank(a) < bind_rank(b);
 	return a < b;	/* .symtab first */
@@ -877,21 +816,21 @@ static bool find_prefers(const struct sym_ent *a, const struct sym_ent *b)
 int elf_file__find_sym(struct elf_file *ef, const char *name, int kind,
 		       struct elf_sym *out)
 {
-	const struct sym_ent *best = NULL;
+	const struct elf_sym *best = NULL;
 
 	if (!valid_kind(kind))
 		return -EINVAL;
 	for (size_t i = 0; i < ef->nr_syms; i++) {
-		const struct sym_ent *e = &ef->syms[i];
+		const struct elf_sym *e = &ef->syms[i];
 
-		if (e->sym.kind != kind || strcmp(e->sym.name, name))
+		if (e->kind != kind || strcmp(e->name, name))
 			continue;
 		if (!best || find_prefers(e, best))
 			best = e;
 	}
 	if (!best)
 		return -ENOENT;
-	*out = best->sym;
+	*out = *best;
 	return 0;
 }
 
@@ -900,7 +839,7 @@ int elf_file__for_each_sym(struct elf_file *ef,
 			   void *ctx)
 {
 	for (size_t i = 0; i < ef->nr_syms; i++) {
-		int ret = cb(&ef->syms[i].sym, ctx);
+		int ret = cb(&ef->syms[i], ctx);
 
 		if (ret)
 			return ret;
@@ -908,70 +847,21 @@ int elf_file__for_each_sym(struct elf_file *ef,
 	return 0;
 }
 
-/* Which of two symbols holding the same address names it. */
-static bool addr_prefers(const struct sym_ent *a, const struct sym_ent *b)
-{
-	size_t ua, ub;
-
-	/* a sized symbol says it covers the address; a size-0 one only starts there */
-	if (!a->sym.size != !b->sym.size)
-		return a->sym.size;
-	/* nested symbols: the innermost */
-	if (a->sym.addr != b->sym.addr)
-		return a->sym.addr > b->sym.addr;
-	/* aliases: __pthread_mutex_lock@GLIBC_2.2.5 is pthread_mutex_lock */
-	if (a->sym.hidden_version != b->sym.hidden_version)
-		return !a->sym.hidden_version;
-	/*
-	 * The public name before the binding: glibc makes the internal
-	 * __getpid or _IO_puts the strong symbol and the getpid or puts
-	 * users know a weak alias of it.
-	 */
-	ua = leading_underscores(a->sym.name);
-	ub = leading_underscores(b->sym.name);
-	if (ua != ub)
-		return ua < ub;
-	if (bind_rank(a) != bind_rank(b))
-		return bind_rank(a) < bind_rank(b);
-	return a < b;
-}
-
 int elf_file__addr_to_sym(struct elf_file *ef, uint64_t vaddr, int kind,
 			  struct elf_sym *out)
 {
-	const struct sym_ent *best = NULL;
-	const uint32_t *idx;
-	const uint64_t *max_end;
-	size_t lo = 0, hi;
-	int k = kind - 1;
+	const struct elf_sym *best;
 
 	if (!valid_kind(kind))
 		return -EINVAL;
-	idx = ef->by_addr[k];
-	max_end = ef->max_end[k];
-	hi = ef->nr_by_addr[k];
-	while (lo < hi) {	/* the first symbol starting above vaddr */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ef->syms[idx[mid]].sym.addr <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i-- > 0;) {
-		const struct sym_ent *e = &ef->syms[idx[i]];
-
-		/* nothing at or before i starts at vaddr or reaches past it */
-		if (e->sym.addr != vaddr && max_end[i] <= vaddr)
-			break;
-		if (e->sym.size ? vaddr - e->sym.addr >= e->sym.size : e->sym.addr != vaddr)
-			continue;
-		if (!best || addr_prefers(e, best))
-			best = e;
-	}
+	if (ef->index_err > 0)
+		ef->index_err = symindex__build(&ef->index, ef->syms, ef->nr_syms);
+	if (ef->index_err)
+		return ef->index_err;
+	best = symindex__lookup(&ef->index, vaddr, kind);
 	if (!best)
 		return -ENOENT;
-	*out = best->sym;
+	*out = *best;
 	return 0;
 }
 

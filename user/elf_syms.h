@@ -28,11 +28,13 @@ struct elf_sym {
 	int kind;		/* enum elf_sym_kind */
 	bool hidden_version;	/* a compat version (name@VER, not name@@VER) */
 	bool from_dynsym;
+	unsigned char bind;	/* STB_GLOBAL, STB_WEAK, STB_LOCAL */
 };
 
 struct elf_segment {
 	uint64_t vaddr, memsz;	/* PT_LOAD p_vaddr / p_memsz */
 	uint64_t offset, filesz;/* p_offset / p_filesz */
+	uint64_t align;		/* p_align */
 	uint32_t flags;		/* PF_X | PF_W | PF_R */
 };
 

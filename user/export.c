@@ -174,16 +174,33 @@ static const char *ev_name(uint32_t t)
 	return t < sizeof(n) / sizeof(n[0]) ? n[t] : "?";
 }
 
+/* "frame <- frame <- ...", cut at @len */
+static const char *stack_text(struct names *n, const struct gs_futex_wait_event *w, char *buf,
+			      size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (uint32_t i = 0; i < w->nr_frames && i < GS_MAX_FRAMES && off < len; i++) {
+		int k = snprintf(buf + off, len - off, "%s%s", i ? " <- " : "",
+				 names__code(n, w->frames[i]));
+
+		if (k < 0)
+			break;
+		off += k;
+	}
+	return buf;
+}
+
 static void csv_row(const struct gs_event_hdr *e, size_t size, void *ctx)
 {
 	struct csv *c = ctx;
 	const char *tn = names__thread(c->r->names, e->tid), *an = NULL;
 	uint64_t addr = 0, end = 0;
 	long long a1 = 0, a2 = 0;
-	char txt[32] = "";
+	char txt[32] = "", stack[2048];
 	const char *text = txt;
 
-	(void)size;
 	switch (e->type) {
 	case GS_EV_FUTEX_WAIT:
 	case GS_EV_FUTEX_WAKE: {
@@ -193,6 +210,11 @@ static void csv_row(const struct gs_event_hdr *e, size_t size, void *ctx)
 		end = f->end_ts;
 		a1 = f->ret;
 		a2 = f->owner_tid;
+		/* a wait's text: the waiter's native stack, innermost first -
+		 * the GIL's own waits (take_gil) included, which no report
+		 * table lists */
+		if (e->type == GS_EV_FUTEX_WAIT && size >= sizeof(struct gs_futex_wait_event))
+			text = stack_text(c->r->names, (const void *)e, stack, sizeof(stack));
 		break;
 	}
 	case GS_EV_MUTEX_LOCK:

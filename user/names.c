@@ -114,7 +114,7 @@ const char *names__code(struct names *n, uint64_t addr)
 		return s;
 	if (!n->sym)
 		return "[unknown]";
-	symbolizer__code(n->sym, addr, buf, sizeof(buf));
+	symbolizer__code_line(n->sym, addr, buf, sizeof(buf));
 	put(&n->code, addr, buf);
 	tell(n, KIND_CODE, addr, buf);
 	s = u64map__get(&n->code, addr);

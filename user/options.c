@@ -31,6 +31,12 @@ static const char doc[] =
 "not enough) + CAP_DAC_READ_SEARCH (tracefs), + CAP_SYS_PTRACE for other\n"
 "users' processes.  gilscope only reads the target's memory, never writes it.\n"
 "\n"
+"Names: from the files' symbols, their separate debug files (by build-id\n"
+"or .gnu_debuglink under /usr/lib/debug, in the target's root and the\n"
+"host's; GILSCOPE_DEBUG_DIRS=dir:dir to look elsewhere), MiniDebugInfo,\n"
+"DWARF (source lines, array and struct members) and /tmp/perf-PID.map.\n"
+"debuginfod is never asked, whatever DEBUGINFOD_URLS says.\n"
+"\n"
 "Exit status: 0 traced to the end; 1 error; 2 bad usage; 3 the target\n"
 "(-p) exited while traced (the report covers it up to its exit).";
 
@@ -53,8 +59,10 @@ static const char record_doc[] =
 static const char export_doc[] =
 "gilscope export: a recording as a Perfetto/chrome://tracing timeline\n"
 "(JSON: one track per thread, GIL and lock slices, handoff arrows, a\n"
-"waiting-threads counter), as CSV (every event, in time order), or as a\n"
-"self-contained SVG picture of the GIL timeline.  Needs no privileges.\n"
+"waiting-threads counter), as CSV (every event, in time order; a futex\n"
+"wait's text is the waiter's native stack, the GIL's own waits included),\n"
+"or as a self-contained SVG picture of the GIL timeline.  Needs no\n"
+"privileges.\n"
 "\v"
 "EXAMPLES:\n"
 "  gilscope export run.gst --format perfetto -o run.json   # ui.perfetto.dev\n"

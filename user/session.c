@@ -361,8 +361,9 @@ static bool poll_over(struct session *s)
 	return now_ns() >= s->poll_end;
 }
 
-/* The ring buffer's callback: a negative return ends ring_buffer__poll()
- * and leaves the record unread. */
+/* The ring buffer's callback: a negative return ends ring_buffer__poll(),
+ * but libbpf (1.1 as today) has moved past the record already: it is
+ * taken first, and the poll ends after it. */
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
@@ -383,10 +384,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		s->meta->lost_at_stop++;
 		return 0;
 	}
-	if (poll_over(s))
-		return -ECANCELED;
 	session__take_record(s, data, size);
-	return 0;
+	return poll_over(s) ? -ECANCELED : 0;
 }
 
 /* Every thread alive at the start is in the tables, even one that never

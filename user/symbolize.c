@@ -14,7 +14,11 @@
  *
  * ELF files are opened through /proc/PID/root, so a target in another
  * mount namespace (a container) resolves against its own files, and are
- * cached by path for the symboliser's life.
+ * cached by path for the symboliser's life.  elf_syms.c reads them for
+ * the loads' biases, code bytes and symbol addresses; names come from
+ * libdwfl (dwnames.c: debug files, MiniDebugInfo, source lines,
+ * variables' types), from elf_syms.c's own tables where libdwfl cannot
+ * read a file, and from perf map files for code no file holds (JITs).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,7 +28,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "dwnames.h"
 #include "elf_syms.h"
+#include "perfmap.h"
 #include "proc.h"
 #include "symbolize.h"
 
@@ -45,6 +51,8 @@ struct sym_load {
 	uint64_t max_offset;	/* highest file offset seen, for grouping */
 	uint64_t bias;
 	int bias_err;		/* 1 until computed, then 0 or -errno */
+	struct dwnames_mod *dm;	/* libdwfl's module for it */
+	int dm_err;		/* 1 until asked for, then 0 or -errno */
 };
 
 struct symbolizer {
@@ -60,6 +68,10 @@ struct symbolizer {
 	uint64_t exe_ino;
 	const volatile uint64_t *maps_gen;	/* symbolizer__watch_maps() */
 	uint64_t read_gen;	/* *maps_gen when maps were last read */
+	struct dwnames *dw;	/* libdwfl's session, made on first use */
+	int dw_err;		/* 1 until made, then 0 or -errno */
+	char *debug_dirs;	/* symbolizer__set_debug_dirs(), else NULL */
+	struct perfmap *perfmap;	/* made on the first anonymous code address */
 };
 
 static bool is_file_map(const struct proc_map *m)
@@ -150,6 +162,7 @@ static int build_loads(struct symbolizer *s)
 			loads[li].first = i;
 			loads[li].start = m->start;
 			loads[li].bias_err = 1;
+			loads[li].dm_err = 1;
 			mod->last_load = li;
 		}
 		loads[li].max_offset = m->offset;
@@ -339,6 +352,7 @@ int symbolizer__new(pid_t pid, struct symbolizer **out)
 	if (!s)
 		return -ENOMEM;
 	s->pid = pid;
+	s->dw_err = 1;
 	pg = sysconf(_SC_PAGESIZE);
 	s->page_size = pg > 0 ? pg : 4096;
 	err = proc_maps__read(pid, &s->pm);
@@ -373,48 +387,144 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->loads);
 	free(s->map_load);
 	proc_maps__free(&s->pm);
+	dwnames__free(s->dw);
+	perfmap__free(s->perfmap);
+	free(s->debug_dirs);
 	free(s);
 }
 
-int symbolizer__code(struct symbolizer *s, uint64_t addr, char *buf, size_t len)
+int symbolizer__set_debug_dirs(struct symbolizer *s, const char *dirs)
 {
+	char *copy = dirs ? strdup(dirs) : NULL;
+
+	if (dirs && !copy)
+		return -ENOMEM;
+	if (s->dw) {
+		free(copy);
+		return -EBUSY;
+	}
+	free(s->debug_dirs);
+	s->debug_dirs = copy;
+	return 0;
+}
+
+/* The load's module in libdwfl's session, or NULL (then names come from
+ * elf_syms.c's tables). */
+static struct dwnames_mod *load_dw(struct symbolizer *s, struct sym_load *l)
+{
+	const struct elf_segment *segs;
+	struct elf_file *ef;
+	size_t nr;
+
+	if (l->dm_err <= 0)
+		return l->dm;
+	l->dm_err = -ENOENT;
+	if (load_ready(s, l, &ef))
+		return NULL;
+	if (s->dw_err > 0)
+		s->dw_err = dwnames__new(s->pid, s->debug_dirs, &s->dw);
+	if (s->dw_err)
+		return NULL;
+	nr = elf_file__segments(ef, &segs);
+	l->dm = dwnames__module(s->dw, &s->pm.maps[l->first], l->bias, segs, nr);
+	l->dm_err = l->dm ? 0 : -ENOENT;
+	return l->dm;
+}
+
+/* Where a JIT puts its code: executable anonymous memory, unnamed or
+ * named by prctl (never [vdso], [vsyscall], the kernel's [uprobes]). */
+static bool is_jit_map(const struct proc_map *m)
+{
+	return m && m->perms[2] == 'x' && (!m->path[0] || !strncmp(m->path, "[anon:", 6));
+}
+
+/* Code no file holds: a JIT's, named by its perf map, else "[unknown]". */
+static int jit_name(struct symbolizer *s, const struct proc_map *m, uint64_t addr,
+		    char *buf, size_t len)
+{
+	const char *name, *file;
+	uint64_t start;
+
+	if (is_jit_map(m) && (s->perfmap || !perfmap__new(s->pid, &s->perfmap)) &&
+	    (name = perfmap__lookup(s->perfmap, addr, &start, &file))) {
+		if (addr == start)
+			snprintf(buf, len, "%s:%s", file, name);
+		else
+			snprintf(buf, len, "%s:%s+0x%" PRIx64, file, name, addr - start);
+		return 0;
+	}
+	snprintf(buf, len, "[unknown]");
+	return -ENOENT;
+}
+
+static int code_name(struct symbolizer *s, uint64_t addr, bool with_line, char *buf,
+		     size_t len)
+{
+	struct dwnames_mod *dm = NULL;
 	const struct proc_map *m;
 	struct elf_file *ef;
 	struct sym_load *l;
 	struct elf_sym sym;
-	bool reread = false;
-	uint64_t vaddr;
+	bool reread = false, found = false;
+	uint64_t vaddr, off = 0;
+	char line[256];
 	size_t li;
 
 	m = find_map(s, addr, &reread);
 	li = m ? s->map_load[m - s->pm.maps] : NO_LOAD;
-	if (li == NO_LOAD) {	/* unmapped, or anonymous code (a JIT's) */
-		snprintf(buf, len, "[unknown]");
+	if (li == NO_LOAD)	/* unmapped, or anonymous code (a JIT's) */
+		return jit_name(s, m, addr, buf, len);
+	l = find_load(s, m, addr, &ef, &vaddr);
+	if (l) {
+		dm = load_dw(s, l);
+		if (dm && !dwnames__sym(dm, addr, ELF_SYM_FUNC, &sym)) {
+			off = addr - sym.addr;
+			found = true;
+		} else if (!elf_file__addr_to_sym(ef, vaddr, ELF_SYM_FUNC, &sym)) {
+			off = vaddr - sym.addr;
+			found = true;
+		}
+	}
+	if (!found) {
+		/* a file offset stays meaningful without symbols (addr2line -e) */
+		snprintf(buf, len, "%s+0x%" PRIx64, s->mods[s->loads[li].mod].name,
+			 m->offset + (addr - m->start));
 		return -ENOENT;
 	}
-	l = find_load(s, m, addr, &ef, &vaddr);
-	if (l && !elf_file__addr_to_sym(ef, vaddr, ELF_SYM_FUNC, &sym)) {
-		if (vaddr == sym.addr)
-			snprintf(buf, len, "%s:%s", s->mods[l->mod].name, sym.name);
-		else
-			snprintf(buf, len, "%s:%s+0x%" PRIx64, s->mods[l->mod].name,
-				 sym.name, vaddr - sym.addr);
-		return 0;
+	if (!off)
+		snprintf(buf, len, "%s:%s", s->mods[l->mod].name, sym.name);
+	else
+		snprintf(buf, len, "%s:%s+0x%" PRIx64, s->mods[l->mod].name, sym.name, off);
+	/* a return address's line is its call's: the byte before it */
+	if (with_line && dm && !dwnames__line(dm, off ? addr - 1 : addr, line, sizeof(line))) {
+		size_t n = strlen(buf);
+
+		if (n < len)
+			snprintf(buf + n, len - n, " (%s)", line);
 	}
-	/* a file offset stays meaningful without symbols (addr2line -e) */
-	snprintf(buf, len, "%s+0x%" PRIx64, s->mods[s->loads[li].mod].name,
-		 m->offset + (addr - m->start));
-	return -ENOENT;
+	return 0;
+}
+
+int symbolizer__code(struct symbolizer *s, uint64_t addr, char *buf, size_t len)
+{
+	return code_name(s, addr, false, buf, len);
+}
+
+int symbolizer__code_line(struct symbolizer *s, uint64_t addr, char *buf, size_t len)
+{
+	return code_name(s, addr, true, buf, len);
 }
 
 int symbolizer__data(struct symbolizer *s, uint64_t addr, char *buf, size_t len)
 {
 	const struct proc_map *m;
+	struct dwnames_mod *dm;
 	struct elf_file *ef;
 	struct sym_load *l;
 	struct elf_sym sym;
 	bool reread = false;
 	uint64_t vaddr;
+	char name[256];
 
 	if (len)
 		buf[0] = 0;
@@ -422,7 +532,16 @@ int symbolizer__data(struct symbolizer *s, uint64_t addr, char *buf, size_t len)
 	if (!m)
 		return -ENOENT;
 	l = find_load(s, m, addr, &ef, &vaddr);
-	if (!l || elf_file__addr_to_sym(ef, vaddr, ELF_SYM_OBJECT, &sym))
+	if (!l)
+		return -ENOENT;
+	dm = load_dw(s, l);
+	if (dm && !dwnames__sym(dm, addr, ELF_SYM_OBJECT, &sym)) {
+		/* "lru_locks[12]" where DWARF has the type */
+		dwnames__data(dm, addr, &sym, name, sizeof(name));
+		snprintf(buf, len, "%s:%s", s->mods[l->mod].name, name);
+		return 0;
+	}
+	if (elf_file__addr_to_sym(ef, vaddr, ELF_SYM_OBJECT, &sym))
 		return -ENOENT;
 	if (vaddr == sym.addr)
 		snprintf(buf, len, "%s:%s", s->mods[l->mod].name, sym.name);
@@ -572,5 +691,6 @@ void symbolizer__preload(struct symbolizer *s)
 	struct elf_file *ef;
 
 	for (size_t i = 0; i < s->nr_loads; i++)
-		load_ready(s, &s->loads[i], &ef);
+		if (!load_ready(s, &s->loads[i], &ef))
+			dwnames__preload(load_dw(s, &s->loads[i]));
 }

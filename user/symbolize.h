@@ -18,6 +18,10 @@ struct symbolizer;
 /* 0 or -errno. */
 int symbolizer__new(pid_t pid, struct symbolizer **out);
 void symbolizer__free(struct symbolizer *s);
+/* Where separate debug files are looked for ("dir:dir"; NULL: the
+ * default, see debuginfo.h), before the first name is asked for.
+ * 0, -EBUSY after, or -ENOMEM. */
+int symbolizer__set_debug_dirs(struct symbolizer *s, const char *dirs);
 /* A lookup that misses re-reads /proc/PID/maps, for code mapped since:
  * with @gen (a count the BPF side bumps when the target maps code), only
  * if it moved since the last read, so that a stream of stack words that
@@ -25,13 +29,21 @@ void symbolizer__free(struct symbolizer *s);
 void symbolizer__watch_maps(struct symbolizer *s, const volatile uint64_t *gen);
 
 /* A code address: "libc.so.6:pthread_mutex_lock+0xe" when a FUNC symbol
- * holds it, "libc.so.6+0x8c37e" when it is in a mapped file but no symbol
- * holds it, "[unknown]" otherwise.  Module names are basenames.  Returns 0
+ * holds it (from the file, its separate debug file or its MiniDebugInfo),
+ * "libc.so.6+0x8c37e" when it is in a mapped file but no symbol holds it,
+ * "perf-1234.map:py::fib:/x.py+0x1c" in a JIT's code its perf map
+ * names, "[unknown]" otherwise.  Module names are basenames.  Returns 0
  * when a symbol was found, -ENOENT otherwise (@buf is still filled). */
 int symbolizer__code(struct symbolizer *s, uint64_t addr, char *buf, size_t len);
 
+/* The same, and the source line where DWARF has it (" (file.c:49)"
+ * after the name; for a return address, the line of its call). */
+int symbolizer__code_line(struct symbolizer *s, uint64_t addr, char *buf, size_t len);
+
 /* A data address: "prog:table_lock" or "libfoo.so:cache_mutex+8" when an
- * OBJECT symbol holds it (including .bss past the file-backed mapping).
+ * OBJECT symbol holds it (including .bss past the file-backed mapping);
+ * where DWARF has the variable's type, as C names the element or member
+ * ("prog:lru_locks[12]", "prog:stats.mutex").
  * Returns 0, or -ENOENT with @buf set to "". */
 int symbolizer__data(struct symbolizer *s, uint64_t addr, char *buf, size_t len);
 

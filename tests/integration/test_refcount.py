@@ -155,7 +155,8 @@ def ctypes_refcount_change_without_the_gil_is_caught(py):
     tail = tail_call_site(py, "Py_DecRef")
     bad = set()
     for s in o["without_gil_stacks"]:
-        frame = s["example"]["stack"][0]
+        # without the source line a debug file may give ("... (object.c:2217)")
+        frame = s["example"]["stack"][0].split(" (")[0]
         # sid's 3.13 Py_DecRef is one jmp into a function the stripped
         # build does not name: the write is there, with no Py_DecRef
         # frame left on the stack (a tail call)

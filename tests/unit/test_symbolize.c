@@ -86,7 +86,8 @@ TEST(symbolize_data_bss_lock)
 }
 
 /* .bss beyond the file-backed pages sits in an anonymous mapping: it
- * belongs to the executable through the PT_LOAD's p_memsz. */
+ * belongs to the executable through the PT_LOAD's p_memsz.  The test
+ * binary has DWARF: the byte is named as C names it. */
 TEST(symbolize_data_anonymous_bss)
 {
 	uint64_t addr = (uintptr_t)&test_big_bss[700000];
@@ -104,7 +105,7 @@ TEST(symbolize_data_anonymous_bss)
 	proc_maps__free(&pm);
 
 	CHECK_I64(symbolizer__data(s, addr, buf, sizeof(buf)), 0);
-	snprintf(want, sizeof(want), "%s:test_big_bss+700000", self_name());
+	snprintf(want, sizeof(want), "%s:test_big_bss[700000]", self_name());
 	CHECK_STR(buf, want);
 	symbolizer__free(s);
 }
