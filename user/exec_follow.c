@@ -71,6 +71,8 @@ static void attach_new_image(struct session *s, const struct gs_exec_event *e)
 	struct symbolizer *sym;
 
 	if (!symbolizer__new(pid, &sym)) {
+		/* the old image's addresses by the old image's maps */
+		names__drain(s->names, 0);
 		names__set_symbolizer(s->names, sym);
 		symbolizer__free(s->sym);
 		s->sym = sym;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "events.h"
 #include "names.h"
 #include "proc.h"
@@ -14,6 +15,8 @@ struct names {
 	struct symbolizer *sym;
 	struct u64map code, data, threads;	/* values: malloc'ed strings */
 	struct u64map pyframes, pythreads, pylocks;
+	/* native addresses seen in records, not named yet (names__drain) */
+	struct u64map pend_code, pend_data;
 	struct pyread *py;
 	uint64_t py_refreshed;		/* event time of the last thread-name read */
 	names_listener listener;
@@ -81,6 +84,8 @@ void names__free(struct names *n)
 	free_strings(&n->pyframes);
 	free_strings(&n->pythreads);
 	free_strings(&n->pylocks);
+	u64map__free(&n->pend_code);
+	u64map__free(&n->pend_data);
 	free(n);
 }
 
@@ -233,6 +238,59 @@ static void note_pythread(struct names *n, uint32_t tid, uint64_t ts)
 	names__refresh_pythreads(n);
 }
 
+/*
+ * A native address a record brings, named later (names__drain()): the
+ * first name made from a module's DWARF can take 100 ms (python3.11's
+ * debug file), and the record path must not wait on it while Python
+ * frames, which can only be named while the target lives, queue behind.
+ */
+static void later(struct u64map *pend, const struct u64map *named, uint64_t addr)
+{
+	if (!u64map__get(named, addr) && !u64map__get(pend, addr))
+		u64map__set(pend, addr, (void *)1);
+}
+
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Names up to 64 of @pend's addresses; false when the budget ran out. */
+static bool drain_some(struct names *n, struct u64map *pend, bool code, uint64_t until)
+{
+	uint64_t keys[64], k;
+	size_t nr = 0;
+	void *v;
+
+	for (size_t i = 0; nr < 64 && u64map__next(pend, &i, &k, &v);)
+		keys[nr++] = k;
+	for (size_t i = 0; i < nr; i++) {
+		if (until && clock_ns() >= until)
+			return false;
+		u64map__del(pend, keys[i]);
+		if (code)
+			names__code(n, keys[i]);
+		else
+			names__data(n, keys[i]);
+	}
+	return true;
+}
+
+void names__drain(struct names *n, uint64_t budget_ns)
+{
+	uint64_t until = budget_ns ? clock_ns() + budget_ns : 0;
+
+	if (!n)
+		return;
+	while (n->pend_data.nr || n->pend_code.nr)
+		if (!drain_some(n, &n->pend_data, false, until) ||
+		    !drain_some(n, &n->pend_code, true, until))
+			return;
+}
+
 void names__note_event(struct names *n, const struct gs_event_hdr *e, size_t size)
 {
 	if (!n->sym || size != gs_event_size(e->type))
@@ -257,26 +315,26 @@ void names__note_event(struct names *n, const struct gs_event_hdr *e, size_t siz
 	case GS_EV_FUTEX_WAIT_OPEN: {
 		const struct gs_futex_wait_event *w = (const void *)e;
 
-		names__data(n, w->f.uaddr);
+		later(&n->pend_data, &n->data, w->f.uaddr);
 		for (uint32_t i = 0; i < w->nr_frames && i < GS_MAX_FRAMES; i++)
-			names__code(n, w->frames[i]);
+			later(&n->pend_code, &n->code, w->frames[i]);
 		break;
 	}
 	case GS_EV_MUTEX_LOCK:
-		names__data(n, ((const struct gs_lock_event *)e)->addr);
+		later(&n->pend_data, &n->data, ((const struct gs_lock_event *)e)->addr);
 		break;
 	case GS_EV_REFCOUNT_WRITE: {
 		const struct gs_refcount_event *r = (const void *)e;
 
 		names__thread(n, e->tid);
-		names__code(n, r->ip);
+		later(&n->pend_code, &n->code, r->ip);
 		for (uint32_t i = 0; i < r->nr_frames && i < GS_REF_FRAMES; i++)
-			names__code(n, r->frames[i]);
+			later(&n->pend_code, &n->code, r->frames[i]);
 		break;
 	}
 	case GS_EV_COND_WAIT:
-		names__data(n, ((const struct gs_cond_event *)e)->cond);
-		names__data(n, ((const struct gs_cond_event *)e)->mutex);
+		later(&n->pend_data, &n->data, ((const struct gs_cond_event *)e)->cond);
+		later(&n->pend_data, &n->data, ((const struct gs_cond_event *)e)->mutex);
 		break;
 	default:
 		names__thread(n, e->tid);

@@ -48,11 +48,16 @@ void names__note_pylock(struct names *n, uint64_t mutex);
  * report has the names threads have then. */
 void names__refresh_pythreads(struct names *n);
 
-/* Resolves and caches now every address @e carries: live, names must be
- * looked up while the target still exists (its files are read through
- * /proc/PID/root), not at report time. */
+/* Names what @e carries while the target still exists: its Python
+ * frames now (they are read from its memory), its native addresses
+ * soon, by names__drain() (from its files, through /proc/PID/root),
+ * not at report time. */
 struct gs_event_hdr;
 void names__note_event(struct names *n, const struct gs_event_hdr *e, size_t size);
+/* Names the native addresses records brought: for at most @budget_ns
+ * (0: all of them).  The session calls it between polls, and with 0
+ * before a recording closes or the symbolizer changes. */
+void names__drain(struct names *n, uint64_t budget_ns);
 
 /* Called for every name resolved live (kind: enum gst_name_kind), so a
  * recording can store it.  NULL @fn: none. */

@@ -83,6 +83,10 @@ int session__prepare(struct session *s, const struct env *env)
  * samples for a 1 s hold to be attributed within a few percent, at a
  * cost of a walk of its frames (microseconds) each. */
 #define PY_SAMPLE_HZ	499
+/* Native names are made in polls that found nothing to read, for at
+ * most this long a time (names.h): records, and the Python frames only
+ * a live target can name, come first */
+#define NAMES_DRAIN_NS		20000000ULL
 /* --summary names each new Python stack as its GS_PY_NEW record comes;
  * this often it looks for any whose record was lost */
 #define PY_NAME_EVERY_NS	1000000000ULL
@@ -481,6 +485,10 @@ void session__run(struct session *s)
 			break;
 		}
 		analysis__flush(&s->an);
+		/* native names while nothing waits to be read (their files
+		 * are open since the attach: they resolve after an exit too) */
+		if (err == 0)
+			names__drain(s->names, NAMES_DRAIN_NS);
 		/* a summary's Python stacks are named while the code can be read */
 		if (env->summary && s->py && now_ns() - s->py_named_at > PY_NAME_EVERY_NS) {
 			summary__name_py(&s->tr, s->names, &s->py_named);
@@ -552,6 +560,8 @@ int session__stop(struct session *s)
 	/* the waits that never returned, as records of their own */
 	inflight__emit(&s->pre, pid, tracer__futex_calls_fd(&s->tr), meta->start_ts,
 		       meta->end_ts, emit_record, s);
+	/* every native address named before the recording closes */
+	names__drain(s->names, 0);
 	meta->lost = tracer__counter(&s->tr, GS_CNT_LOST, meta->lost_per_cpu, REPORT_MAX_CPUS) +
 		     meta->lost_at_stop;
 	meta->nr_cpus = libbpf_num_possible_cpus();

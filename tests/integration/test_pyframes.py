@@ -412,6 +412,14 @@ CUT_SHORT = "[native stack cut short]"
 LOCK_WAIT_NATIVE = re.compile(r"^(libc\.so|libpthread|(lib)?python3)[^:+]*(:|\+0x)")
 EVAL_LOOP = re.compile(r":_?PyEval_EvalFrame(Default|Ex)?[+.@]|:_?PyEval_EvalFrame(Default|Ex)?$")
 CALL_SITE_LINE = re.compile(r"^\s+\d+ x\s+\S+  (?P<stack>.*)$")
+# a native frame: module+0xoff or module:symbol+0xoff, then its source
+# line where DWARF has it ("libc.so.6:__lll_lock_wait+0x2b (lowlevellock.c:49)"),
+# which a Python frame's "qualname (path:line)" must not be taken for
+NATIVE_FRAME = re.compile(r"^\S+\+0x[0-9a-f]+( \(.*\))?$")
+
+
+def python_frames(stack):
+    return [f for f in stack if parse_frame(f) and not NATIVE_FRAME.match(f)]
 
 
 def check_mixed(label, truth, caller):
@@ -430,7 +438,7 @@ def check_mixed(label, truth, caller):
         "%s: the mixed stack does not start with the native frames: %s" % (label, mixed)
     assert any(LOCK_WAIT_NATIVE.match(f) for f in mixed[:i]), \
         "%s: no native frame of the lock wait before the acquire line: %s" % (label, mixed)
-    assert [f for f in mixed if parse_frame(f)] == py, \
+    assert python_frames(mixed) == py, \
         "%s: the mixed stack's Python frames %s are not the Python stack %s" % (label, mixed, py)
     if CUT_SHORT in mixed:
         # the usual case here (no frame pointers): the native frames as
@@ -494,7 +502,7 @@ def pyframes_mixed_stacks_in_text_and_folded(py):
             m = CALL_SITE_LINE.match(l)
             assert m, (py.label, l)
             frames = m.group("stack").split(" <- ")
-            assert not parse_frame(frames[0]) and frames[0] != CUT_SHORT, (py.label, l)
+            assert NATIVE_FRAME.match(frames[0]) and frames[0] != CUT_SHORT, (py.label, l)
             assert acq in frames, (py.label, l)
 
         out = os.path.join(d, "mixed.folded")
@@ -504,11 +512,12 @@ def pyframes_mixed_stacks_in_text_and_folded(py):
         for root, frames, value in folded(out):
             if not is_thread(root, w_tt):
                 continue
-            pyf = [i for i, x in enumerate(frames) if parse_frame(x)]
+            pyf = [i for i, x in enumerate(frames)
+                   if parse_frame(x) and not NATIVE_FRAME.match(x)]
             # root first: the innermost Python frame is the last of them
             if not pyf or not at_line(frames[pyf[-1]], fn, "acquire"):
                 continue
-            assert pyf[-1] < len(frames) - 1 and not parse_frame(frames[-1]), \
+            assert pyf[-1] < len(frames) - 1 and NATIVE_FRAME.match(frames[-1]), \
                 "%s: no native frame inside the acquire line: %s" % (py.label, frames)
             assert any(LOCK_WAIT_NATIVE.match(x) for x in frames[pyf[-1] + 1:]), \
                 (py.label, frames)
