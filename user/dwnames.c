@@ -343,6 +343,14 @@ void dwnames__preload(struct dwnames_mod *dm)
 	/* a file with its own DWARF needs no debug file */
 	if (!has_section(elf, ".debug_info"))
 		search_debug(dm, elf);
+	/* the first line looked up reads the module's DWARF (100 ms for
+	 * python3.11's debug file): now, at the attach, not while records
+	 * queue behind it */
+	if (has_section(elf, ".debug_info") || dm->debug_path) {
+		char buf[64];
+
+		dwnames__line(dm, dm->low, buf, sizeof(buf));
+	}
 }
 
 static int keep_name(struct dwnames_mod *dm, char *copy)

@@ -83,9 +83,9 @@ int session__prepare(struct session *s, const struct env *env)
  * samples for a 1 s hold to be attributed within a few percent, at a
  * cost of a walk of its frames (microseconds) each. */
 #define PY_SAMPLE_HZ	499
-/* Native names are made in polls that found nothing to read, for at
- * most this long a time (names.h): records, and the Python frames only
- * a live target can name, come first */
+/* Native names are made after each poll's records, for at most this
+ * long a time (names.h): records, and the Python frames only a live
+ * target can name, come first */
 #define NAMES_DRAIN_NS		20000000ULL
 /* --summary names each new Python stack as its GS_PY_NEW record comes;
  * this often it looks for any whose record was lost */
@@ -485,10 +485,9 @@ void session__run(struct session *s)
 			break;
 		}
 		analysis__flush(&s->an);
-		/* native names while nothing waits to be read (their files
-		 * are open since the attach: they resolve after an exit too) */
-		if (err == 0)
-			names__drain(s->names, NAMES_DRAIN_NS);
+		/* native names after the records (a library loaded late is
+		 * named while the target, and its root, still exist) */
+		names__drain(s->names, NAMES_DRAIN_NS);
 		/* a summary's Python stacks are named while the code can be read */
 		if (env->summary && s->py && now_ns() - s->py_named_at > PY_NAME_EVERY_NS) {
 			summary__name_py(&s->tr, s->names, &s->py_named);
