@@ -155,19 +155,6 @@ static bool valid_kind(int kind)
 	return kind == ELF_SYM_FUNC || kind == ELF_SYM_OBJECT;
 }
 
-/* Global names beat weak ones, which beat file-local ones. */
-static int bind_rank(const struct elf_sym *e)
-{
-	switch (e->bind) {
-	case STB_GLOBAL:
-		return 0;
-	case STB_WEAK:
-		return 1;
-	default:
-		return 2;
-	}
-}
-
 static int check_ident(struct elf_file *ef)
 {
 	unsigned char ident[EI_NIDENT];
@@ -808,8 +795,8 @@ static bool find_prefers(const struct elf_sym *a, const struct elf_sym *b)
 {
 	if (a->hidden_version != b->hidden_version)
 		return !a->hidden_version;
-	if (bind_rank(a) != bind_rank(b))
-		return bind_rank(a) < bind_rank(b);
+	if (elf_sym__bind_rank(a) != elf_sym__bind_rank(b))
+		return elf_sym__bind_rank(a) < elf_sym__bind_rank(b);
 	return a < b;	/* .symtab first */
 }
 

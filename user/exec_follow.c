@@ -26,14 +26,7 @@
 #include "session.h"
 #include "summary.h"
 #include "symbolize.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
+#include "monotime.h"
 
 /* The old image's GIL, watched objects and description are gone. */
 static void forget_old_image(struct session *s, const struct gs_exec_event *e)

@@ -9,6 +9,7 @@
 #include "pyread.h"
 #include "symbolize.h"
 #include "u64map.h"
+#include "monotime.h"
 
 struct names {
 	pid_t pid;
@@ -250,14 +251,6 @@ static void later(struct u64map *pend, const struct u64map *named, uint64_t addr
 		u64map__set(pend, addr, (void *)1);
 }
 
-static uint64_t clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* Names up to 64 of @pend's addresses; false when the budget ran out. */
 static bool drain_some(struct names *n, struct u64map *pend, bool code, uint64_t until)
 {
@@ -268,7 +261,7 @@ static bool drain_some(struct names *n, struct u64map *pend, bool code, uint64_t
 	for (size_t i = 0; nr < 64 && u64map__next(pend, &i, &k, &v);)
 		keys[nr++] = k;
 	for (size_t i = 0; i < nr; i++) {
-		if (until && clock_ns() >= until)
+		if (until && now_ns() >= until)
 			return false;
 		u64map__del(pend, keys[i]);
 		if (code)
@@ -281,7 +274,7 @@ static bool drain_some(struct names *n, struct u64map *pend, bool code, uint64_t
 
 void names__drain(struct names *n, uint64_t budget_ns)
 {
-	uint64_t until = budget_ns ? clock_ns() + budget_ns : 0;
+	uint64_t until = budget_ns ? now_ns() + budget_ns : 0;
 
 	if (!n)
 		return;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "grow.h"
 #include "perfmap.h"
+#include "monotime.h"
 
 #define REREAD_NS	(250ULL * 1000 * 1000)
 #define MAX_FILE	(256ULL << 20)	/* a JIT's map beyond this is not read */
@@ -43,14 +44,6 @@ static void copy_str(char *dst, size_t size, const char *src)
 
 	memcpy(dst, src, n);
 	dst[n] = 0;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 int perfmap__new(pid_t pid, struct perfmap **out)

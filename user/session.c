@@ -28,20 +28,13 @@
 #include "tracefile.h"
 #include "gilscope.h"	/* the skeleton's map value types */
 #include "gilscope.skel.h"
+#include "monotime.h"
 
 static volatile sig_atomic_t exiting;
 
 static void on_signal(int sig)
 {
 	exiting = sig;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 int session__prepare(struct session *s, const struct env *env)

@@ -5,8 +5,7 @@
 #include <string.h>
 #include "symindex.h"
 
-/* Global names beat weak ones, which beat file-local ones. */
-static int bind_rank(const struct elf_sym *e)
+int elf_sym__bind_rank(const struct elf_sym *e)
 {
 	switch (e->bind) {
 	case STB_GLOBAL:
@@ -53,8 +52,8 @@ bool elf_sym__names_better(const struct elf_sym *a, const struct elf_sym *b)
 	ub = strspn(b->name, "_");
 	if (ua != ub)
 		return ua < ub;
-	if (bind_rank(a) != bind_rank(b))
-		return bind_rank(a) < bind_rank(b);
+	if (elf_sym__bind_rank(a) != elf_sym__bind_rank(b))
+		return elf_sym__bind_rank(a) < elf_sym__bind_rank(b);
 	return a < b;
 }
 

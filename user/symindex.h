@@ -36,6 +36,8 @@ void symindex__free(struct symindex *idx);
  * elf_sym__names_better(); NULL when none. */
 const struct elf_sym *symindex__lookup(const struct symindex *idx, uint64_t addr, int kind);
 
+/* Global names beat weak ones, which beat file-local ones: 0, 1, 2. */
+int elf_sym__bind_rank(const struct elf_sym *e);
 /* Which of two symbols holding one address names it: a sized one over a
  * size-0 label, the innermost of nested ones, a default version over a
  * compat one (among exported names), glibc's public name over its
